@@ -1,0 +1,39 @@
+"""Engine and sessionmaker factories."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def async_url(database_url: str) -> URL:
+    """The asyncpg form of a `postgresql://` URL (also accepts `postgres://`)."""
+    url = make_url(database_url)
+    if url.get_backend_name() not in ("postgresql", "postgres"):
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+    return url.set(drivername="postgresql+asyncpg")
+
+
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    pool_timeout: float = 10.0,
+    connect_timeout: float = 5.0,
+) -> AsyncEngine:
+    return create_async_engine(
+        async_url(database_url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": connect_timeout,
+            "server_settings": {"application_name": "coupons", "timezone": "UTC"},
+        },
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,86 @@
+"""Statements on `coupon_usages`, which is append-only. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, bindparam, func, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Usage
+
+usages = Usage.__table__
+u = usages.c
+
+Keyset = tuple[datetime, UUID]
+
+
+async def usage_by_order(session: AsyncSession, order_id: str) -> Row[Any] | None:
+    return (await session.execute(select(usages).where(u.order_id == order_id))).one_or_none()
+
+
+async def insert_usage(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any] | None:
+    """Insert, or None when the order already has a usage (the unique index decides)."""
+    statement = (
+        insert(usages)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[u.order_id])
+        .returning(*usages.c)
+    )
+    return (await session.execute(statement)).one_or_none()
+
+
+async def count_user_uses(session: AsyncSession, coupon_id: UUID, user_id: str) -> int:
+    statement = (
+        select(func.count())
+        .select_from(usages)
+        .where(u.coupon_id == coupon_id, u.user_id == user_id)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+def _newest_first(statement: Any, first: int, after: Keyset | None) -> Any:
+    if after is not None:
+        statement = statement.where(tuple_(u.used_at, u.id) < tuple_(*after))
+    return statement.order_by(u.used_at.desc(), u.id.desc()).limit(first + 1)
+
+
+async def coupons_usages_page(
+    session: AsyncSession, coupon_ids: Sequence[UUID], first: int, after: Keyset | None
+) -> Sequence[Row[Any]]:
+    """The same page of usages for many coupons, in one statement (a LATERAL per coupon)."""
+    ids = bindparam("coupon_ids", list(coupon_ids), type_=ARRAY(PG_UUID(as_uuid=True)))
+    keys = select(func.unnest(ids).label("coupon_id")).subquery("keys")
+    per_coupon = _newest_first(
+        select(usages).where(u.coupon_id == keys.c.coupon_id), first, after
+    ).lateral("page")
+    statement = select(per_coupon).select_from(keys).join(per_coupon, true())
+    return (await session.execute(statement)).all()
+
+
+async def count_coupons_usages(
+    session: AsyncSession, coupon_ids: Sequence[UUID]
+) -> dict[UUID, int]:
+    statement = (
+        select(u.coupon_id, func.count())
+        .where(u.coupon_id.in_(coupon_ids))
+        .group_by(u.coupon_id)
+    )
+    return {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}
+
+
+async def user_usages_page(
+    session: AsyncSession, user_id: str, first: int, after: Keyset | None
+) -> Sequence[Row[Any]]:
+    statement = _newest_first(select(usages).where(u.user_id == user_id), first, after)
+    return (await session.execute(statement)).all()
+
+
+async def count_user_usages(session: AsyncSession, user_id: str) -> int:
+    statement = select(func.count()).select_from(usages).where(u.user_id == user_id)
+    return int((await session.execute(statement)).scalar_one())

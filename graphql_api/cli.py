@@ -1,0 +1,89 @@
+"""The `coupons` command: serve, migrate, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from db.embedded import EmbeddedPostgres
+from db.migrate import upgrade_to_head
+from graphql_api.settings import get_settings
+
+log = logging.getLogger("coupons")
+
+
+@contextmanager
+def database_url() -> Iterator[str]:
+    """DATABASE_URL, or an embedded server started for as long as the command runs."""
+    settings = get_settings()
+    if settings.database_url is not None:
+        yield settings.require_database_url()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    url = embedded.start()
+    # Worker processes read their settings afresh: hand them the embedded server.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    with database_url() as url:
+        upgrade_to_head(url)
+        log.info("serving on http://%s:%d/graphql with %d worker(s)", host, port, workers)
+        uvicorn.run(
+            "graphql_api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            http="httptools",
+            timeout_graceful_shutdown=30,
+            log_level=get_settings().log_level.lower(),
+            access_log=False,
+        )
+
+
+def migrate() -> None:
+    with database_url() as url:
+        upgrade_to_head(url)
+    log.info("database is at the newest schema")
+
+
+def export_schema() -> None:
+    from graphql_api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="coupons", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="migrate, then serve the GraphQL API")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+    commands.add_parser("export-schema", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    if args.command == "serve":
+        serve(args.host, args.port, args.workers)
+    elif args.command == "migrate":
+        migrate()
+    else:
+        export_schema()

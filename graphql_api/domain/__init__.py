@@ -1,0 +1,1 @@
+"""Pure coupon rules: no I/O, no GraphQL, no SQL."""

@@ -1,0 +1,43 @@
+"""The /graphql endpoint: strawberry's ASGI view with exact JSON numbers and our context."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from graphql_api.context import Context
+from graphql_api.loaders import Loaders
+
+
+def _refuse_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, *args: Any, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.sessionmaker = sessionmaker
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Numbers with a fraction stay exact: money never passes through a binary float.
+        try:
+            return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, RecursionError) as error:
+            raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        assert isinstance(request, Request) and isinstance(response, Response)  # noqa: S101  # HTTP only: no subscriptions
+        return Context(
+            request=request,
+            response=response,
+            sessionmaker=self.sessionmaker,
+            loaders=Loaders.for_request(self.sessionmaker),
+            request_id=getattr(request.state, "request_id", ""),
+        )

@@ -1,0 +1,85 @@
+"""The two custom scalars: exact money and UTC timestamps."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
+
+from graphql_api.domain.inputs import as_utc
+from graphql_api.domain.money import format_amount
+
+# Numbers as people write them, plus the words Decimal knows for non-finite values, which the
+# money rules then refuse with INVALID_INPUT naming the field. Anything else is not a Decimal.
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+_NON_FINITE = re.compile(r"\s*[+-]?(nan|snan|inf|infinity)\s*", re.IGNORECASE)
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """A Decimal from a string, an integer, or a JSON number read as Decimal (never a float)."""
+    if isinstance(value, bool):
+        raise TypeError("Decimal cannot represent a boolean")
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, str) and (_NUMBER.fullmatch(value) or _NON_FINITE.fullmatch(value)):
+        return Decimal(value.strip())
+    raise ValueError(f"Decimal cannot represent {value!r}: send a number or a numeric string")
+
+
+def parse_decimal_literal(node: ValueNode, _variables: Any = None) -> Decimal:
+    # The literal's own text, so that 19.99 in a query never becomes a binary float.
+    if isinstance(node, IntValueNode | FloatValueNode | StringValueNode):
+        return parse_decimal(node.value)
+    raise ValueError("Decimal must be a number or a numeric string")
+
+
+def serialize_decimal(value: Decimal) -> str:
+    return format_amount(value)
+
+
+def parse_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("DateTime must be an ISO-8601 string")
+    try:
+        return as_utc(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        raise ValueError(f"DateTime cannot represent {value!r}: use ISO-8601") from None
+
+
+def parse_datetime_literal(node: ValueNode, _variables: Any = None) -> datetime:
+    if isinstance(node, StringValueNode):
+        return parse_datetime(node.value)
+    raise ValueError("DateTime must be an ISO-8601 string")
+
+
+def serialize_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+DecimalScalar = strawberry.scalar(
+    name="Decimal",
+    description=(
+        "An exact amount of money as a string with two decimal places, e.g. \"25.00\". "
+        "Inputs accept a string or a number, at most two decimal places, at most 9999999999.99."
+    ),
+    serialize=serialize_decimal,
+    parse_value=parse_decimal,
+    parse_literal=parse_decimal_literal,
+)
+
+DateTimeScalar = strawberry.scalar(
+    name="DateTime",
+    description=(
+        "An ISO-8601 moment. Output is always UTC with an offset (2025-06-01T00:00:00+00:00); "
+        "an input without an offset is read as UTC."
+    ),
+    serialize=serialize_datetime,
+    parse_value=parse_datetime,
+    parse_literal=parse_datetime_literal,
+)
+
+SCALARS = {Decimal: DecimalScalar, datetime: DateTimeScalar}

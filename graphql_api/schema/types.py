@@ -1,0 +1,139 @@
+"""Coupon and Usage as clients see them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+
+from graphql_api.domain import coupons as domain
+from graphql_api.domain.coupons import CouponStatus, CouponType, DiscountType
+from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CursorKind, page_request
+from graphql_api.schema import enums  # noqa: F401  # registers the domain enums with GraphQL
+from graphql_api.schema.errors import arguments_checked
+from graphql_api.schema.unset import given
+from graphql_api.context import Info
+
+if TYPE_CHECKING:
+    from graphql_api.schema.connections import UsageConnection
+
+FIRST_DESCRIPTION = f"How many items to return: 1 to {MAX_PAGE_SIZE}."
+AFTER_DESCRIPTION = "Return the items after this cursor (an `endCursor` or edge `cursor`)."
+
+
+@strawberry.type(name="Coupon", description="A discount code and the rules for redeeming it.")
+class CouponNode:
+    id: strawberry.ID = strawberry.field(description="The coupon's UUID.")
+    code: str = strawberry.field(description="The code customers enter, upper case, 4-50 chars.")
+    type: CouponType = strawberry.field(description="USER_SPECIFIC or TIME_SPECIFIC.")
+    discount_type: DiscountType = strawberry.field(description="PERCENTAGE or FIXED.")
+    discount_value: Decimal = strawberry.field(
+        description="PERCENTAGE: percent of the order value, up to 100. FIXED: money off."
+    )
+    max_discount_amount: Decimal | None = strawberry.field(
+        description="PERCENTAGE only: the most money the discount may take off."
+    )
+    min_order_value: Decimal = strawberry.field(
+        description="The smallest order value the coupon applies to (0.00: any)."
+    )
+    description: str | None = strawberry.field(description="Free text, at most 500 characters.")
+    user_id: str | None = strawberry.field(description="USER_SPECIFIC only: the one user.")
+    valid_from: datetime | None = strawberry.field(
+        description="TIME_SPECIFIC only: the first moment of the validity window (inclusive)."
+    )
+    valid_until: datetime | None = strawberry.field(
+        description="TIME_SPECIFIC only: the end of the validity window (exclusive)."
+    )
+    max_uses_per_user: int | None = strawberry.field(
+        description="How many times one user may redeem it (1 for USER_SPECIFIC)."
+    )
+    max_total_uses: int | None = strawberry.field(
+        description="How many redemptions in all (1 for USER_SPECIFIC); null: unlimited."
+    )
+    current_total_uses: int = strawberry.field(description="Redemptions recorded so far.")
+    status: CouponStatus = strawberry.field(description="The effective status as of this read.")
+    created_by: str | None = strawberry.field(description="Who created it, as they said.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
+
+    @strawberry.field(description="Its redemptions, newest first. Admin only.")
+    async def usages(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = (
+            DEFAULT_PAGE_SIZE
+        ),
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = (
+            strawberry.UNSET
+        ),
+    ) -> Annotated[UsageConnection, strawberry.lazy("graphql_api.schema.connections")]:
+        from graphql_api.schema.connections import UsageConnection
+
+        with arguments_checked():
+            page = page_request(first, given(after), CursorKind.USAGE)
+        coupon_id = UUID(self.id)
+        loaders = info.context.loaders
+        usages = await loaders.usage_page.load((coupon_id, page))
+        return UsageConnection.of(usages, lambda: loaders.usage_count.load(coupon_id))
+
+    @classmethod
+    def from_domain(cls, coupon: domain.Coupon) -> CouponNode:
+        return cls(
+            id=strawberry.ID(str(coupon.id)),
+            code=coupon.code,
+            type=coupon.type,
+            discount_type=coupon.terms.discount_type,
+            discount_value=coupon.terms.discount_value,
+            max_discount_amount=coupon.terms.max_discount_amount,
+            min_order_value=coupon.min_order_value,
+            description=coupon.description,
+            user_id=coupon.user_id,
+            valid_from=coupon.valid_from,
+            valid_until=coupon.valid_until,
+            max_uses_per_user=coupon.max_uses_per_user,
+            max_total_uses=coupon.max_total_uses,
+            current_total_uses=coupon.current_total_uses,
+            status=coupon.status_at(datetime.now(UTC)),
+            created_by=coupon.created_by,
+            created_at=coupon.created_at,
+            updated_at=coupon.updated_at,
+        )
+
+
+@strawberry.type(name="Usage", description="One redemption: the audit record of an order's discount.")
+class UsageNode:
+    id: strawberry.ID = strawberry.field(description="The usage's UUID.")
+    user_id: str = strawberry.field(description="Who redeemed.")
+    order_id: str = strawberry.field(description="The order it was redeemed on (unique).")
+    order_value: Decimal = strawberry.field(description="The order value before the discount.")
+    discount_applied: Decimal = strawberry.field(description="The money taken off.")
+    final_amount: Decimal = strawberry.field(description="orderValue - discountApplied.")
+    used_at: datetime = strawberry.field(description="When it was redeemed (UTC).")
+    ip_address: str | None = strawberry.field(description="The end user's IP address.")
+    user_agent: str | None = strawberry.field(description="The end user's user agent.")
+    coupon_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The coupon redeemed.")
+    async def coupon(self, info: Info) -> CouponNode:
+        coupon = await info.context.loaders.coupon_by_id.load(self.coupon_id)
+        if coupon is None:  # a foreign key makes this impossible
+            raise LookupError(f"usage {self.id} has no coupon")
+        return CouponNode.from_domain(coupon)
+
+    @classmethod
+    def from_domain(cls, usage: domain.Usage) -> UsageNode:
+        return cls(
+            id=strawberry.ID(str(usage.id)),
+            user_id=usage.user_id,
+            order_id=usage.order_id,
+            order_value=usage.order_value,
+            discount_applied=usage.discount_applied,
+            final_amount=usage.final_amount,
+            used_at=usage.used_at,
+            ip_address=usage.ip_address,
+            user_agent=usage.user_agent,
+            coupon_id=usage.coupon_id,
+        )
