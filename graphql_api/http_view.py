@@ -32,8 +32,11 @@ class GraphQLView(GraphQL[Context, None]):
         except (UnicodeDecodeError, RecursionError) as error:
             raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        assert isinstance(request, Request) and isinstance(response, Response)  # noqa: S101  # HTTP only: no subscriptions
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        if not isinstance(request, Request) or not isinstance(response, Response):
+            raise TypeError("the coupon API serves HTTP only, not subscriptions")
         return Context(
             request=request,
             response=response,

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     max_overflow: int = Field(default=5, ge=0, description="extra connections per worker at peaks")
     pool_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a connection")
     expiry_sweep_seconds: float = Field(
-        default=60.0, gt=0, description="how often ACTIVE coupons past validUntil are marked EXPIRED"
+        default=60.0,
+        gt=0,
+        description="how often ACTIVE coupons past validUntil are marked EXPIRED",
     )
     log_level: str = "INFO"
 

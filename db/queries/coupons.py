@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Row, case, func, select, tuple_, update
+from sqlalchemy import Row, Table, case, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Coupon
 
-coupons = Coupon.__table__
+coupons = cast(Table, Coupon.__table__)
 c = coupons.c
 
 Keyset = tuple[datetime, UUID]
@@ -109,8 +109,6 @@ async def mark_expired(session: AsyncSession, now: datetime) -> int:
     )
     result = await session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 
 
 async def set_active(session: AsyncSession, coupon_id: UUID, *, active: bool) -> Row[Any] | None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, func, select, true, tuple_
+from sqlalchemy import Row, Table, bindparam, func, select, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Usage
 
-usages = Usage.__table__
+usages = cast(Table, Usage.__table__)
 u = usages.c
 
 Keyset = tuple[datetime, UUID]
@@ -67,9 +67,7 @@ async def count_coupons_usages(
     session: AsyncSession, coupon_ids: Sequence[UUID]
 ) -> dict[UUID, int]:
     statement = (
-        select(u.coupon_id, func.count())
-        .where(u.coupon_id.in_(coupon_ids))
-        .group_by(u.coupon_id)
+        select(u.coupon_id, func.count()).where(u.coupon_id.in_(coupon_ids)).group_by(u.coupon_id)
     )
     return {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}
 

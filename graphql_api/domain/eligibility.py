@@ -23,9 +23,7 @@ def not_found(code: str) -> CouponError:
     return CouponError(ErrorCode.NOT_FOUND, f"No coupon with code {code}", "code")
 
 
-def check_order_reuse(
-    existing: Usage, coupon: Coupon, user_id: str, order_value: Decimal
-) -> Usage:
+def check_order_reuse(existing: Usage, coupon: Coupon, user_id: str, order_value: Decimal) -> Usage:
     """Step 3: an order that already has a usage is a retry of it, or refused."""
     if (
         existing.coupon_id == coupon.id

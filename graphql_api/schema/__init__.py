@@ -15,9 +15,10 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(scalar_map=SCALARS),
+    # Factories: a fresh extension per request; the two caches are shared module-level LRUs.
     extensions=[
-        MaskInternalErrors(),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
+        MaskInternalErrors,
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
     ],
 )

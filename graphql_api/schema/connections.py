@@ -46,7 +46,7 @@ class CouponConnection:
             )
             for coupon in page.items
         ]
-        return cls(edges=edges, page_info=_page_info(page, edges), count=count)
+        return cls(edges=edges, page_info=_page_info(page.has_next_page, edges), count=count)
 
 
 @strawberry.type(description="A usage and its cursor.")
@@ -74,10 +74,8 @@ class UsageConnection:
             )
             for usage in page.items
         ]
-        return cls(edges=edges, page_info=_page_info(page, edges), count=count)
+        return cls(edges=edges, page_info=_page_info(page.has_next_page, edges), count=count)
 
 
-def _page_info(page: Page[object], edges: list[CouponEdge] | list[UsageEdge]) -> PageInfo:
-    return PageInfo(
-        has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None
-    )
+def _page_info(has_next_page: bool, edges: list[CouponEdge] | list[UsageEdge]) -> PageInfo:
+    return PageInfo(has_next_page=has_next_page, end_cursor=edges[-1].cursor if edges else None)

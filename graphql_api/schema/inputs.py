@@ -24,8 +24,12 @@ class CreateUserCouponInput:
     user_id: str = strawberry.field(description="The user it is for, 1-100 characters.")
     discount_type: DiscountType = strawberry.field(description="PERCENTAGE or FIXED.")
     discount_value: Decimal = strawberry.field(description=DISCOUNT_VALUE)
-    max_discount_amount: Decimal | None = strawberry.field(default=strawberry.UNSET, description=MAX_DISCOUNT)
-    min_order_value: Decimal | None = strawberry.field(default=strawberry.UNSET, description=MIN_ORDER)
+    max_discount_amount: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description=MAX_DISCOUNT
+    )
+    min_order_value: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description=MIN_ORDER
+    )
     description: str | None = strawberry.field(default=strawberry.UNSET, description=DESCRIPTION)
     created_by: str | None = strawberry.field(default=strawberry.UNSET, description=CREATED_BY)
 
@@ -49,8 +53,12 @@ class CreateTimedCouponInput:
     )
     discount_type: DiscountType = strawberry.field(description="PERCENTAGE or FIXED.")
     discount_value: Decimal = strawberry.field(description=DISCOUNT_VALUE)
-    max_discount_amount: Decimal | None = strawberry.field(default=strawberry.UNSET, description=MAX_DISCOUNT)
-    min_order_value: Decimal | None = strawberry.field(default=strawberry.UNSET, description=MIN_ORDER)
+    max_discount_amount: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description=MAX_DISCOUNT
+    )
+    min_order_value: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description=MIN_ORDER
+    )
     description: str | None = strawberry.field(default=strawberry.UNSET, description=DESCRIPTION)
     valid_from: datetime = strawberry.field(description="Start of the window (inclusive).")
     valid_until: datetime = strawberry.field(
@@ -89,8 +97,7 @@ class RedeemCouponInput:
     order_value: Decimal = strawberry.field(description="The order value, greater than 0.")
     ip_address: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="The end user's IPv4/IPv6 address, when a BFF forwards it; "
-        "else the request's.",
+        description="The end user's IPv4/IPv6 address, when a BFF forwards it; else the request's.",
     )
     user_agent: str | None = strawberry.field(
         default=strawberry.UNSET,
@@ -115,7 +122,8 @@ class ValidateCouponInput:
     user_id: str = strawberry.field(description="The customer, 1-100 characters.")
     order_value: Decimal = strawberry.field(description="The order value, greater than 0.")
     order_id: str | None = strawberry.field(
-        default=strawberry.UNSET, description="The order, when known: checks it carries no other coupon."
+        default=strawberry.UNSET,
+        description="The order, when known: checks it carries no other coupon.",
     )
 
     def checked(self) -> rules.RedemptionRequest:

@@ -26,7 +26,7 @@ class Mutation:
     async def create_user_coupon(
         self,
         info: Info,
-        input: Annotated[CreateUserCouponInput, strawberry.argument(description="The coupon.")],  # noqa: A002
+        input: Annotated[CreateUserCouponInput, strawberry.argument(description="The coupon.")],
     ) -> CouponPayload:
         try:
             coupon = await coupon_creation.create_user_coupon(
@@ -40,7 +40,7 @@ class Mutation:
     async def create_timed_coupon(
         self,
         info: Info,
-        input: Annotated[CreateTimedCouponInput, strawberry.argument(description="The coupon.")],  # noqa: A002
+        input: Annotated[CreateTimedCouponInput, strawberry.argument(description="The coupon.")],
     ) -> CouponPayload:
         try:
             coupon = await coupon_creation.create_timed_coupon(
@@ -57,7 +57,7 @@ class Mutation:
     async def redeem_coupon(
         self,
         info: Info,
-        input: Annotated[RedeemCouponInput, strawberry.argument(description="The redemption.")],  # noqa: A002
+        input: Annotated[RedeemCouponInput, strawberry.argument(description="The redemption.")],
     ) -> RedeemCouponPayload:
         context = info.context
         try:
@@ -70,7 +70,7 @@ class Mutation:
     @strawberry.mutation(
         description="Pause a coupon: redemptions answer INACTIVE until it is activated again."
     )
-    async def deactivate_coupon(self, info: Info, id: CouponId) -> CouponPayload:  # noqa: A002
+    async def deactivate_coupon(self, info: Info, id: CouponId) -> CouponPayload:
         try:
             coupon = await coupon_status.set_active(
                 info.context.sessionmaker, check_uuid(id, "id"), active=False
@@ -82,7 +82,7 @@ class Mutation:
     @strawberry.mutation(
         description="Resume a paused coupon. Its window and limits still apply as before."
     )
-    async def activate_coupon(self, info: Info, id: CouponId) -> CouponPayload:  # noqa: A002
+    async def activate_coupon(self, info: Info, id: CouponId) -> CouponPayload:
         try:
             coupon = await coupon_status.set_active(
                 info.context.sessionmaker, check_uuid(id, "id"), active=True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 
@@ -15,9 +14,9 @@ from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, CursorKind, page_re
 from graphql_api.schema.connections import CouponConnection, UsageConnection
 from graphql_api.schema.errors import arguments_checked
 from graphql_api.schema.inputs import ValidateCouponInput
-from graphql_api.schema.unset import given
 from graphql_api.schema.payloads import CouponValidation
 from graphql_api.schema.types import AFTER_DESCRIPTION, FIRST_DESCRIPTION, CouponNode
+from graphql_api.schema.unset import given
 from graphql_api.services import coupon_queries, redemption
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
@@ -42,7 +41,7 @@ class Query:
     async def coupon(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The coupon's UUID.")],  # noqa: A002
+        id: Annotated[strawberry.ID, strawberry.argument(description="The coupon's UUID.")],
     ) -> CouponNode | None:
         with arguments_checked():
             coupon_id = check_uuid(id, "id")
@@ -51,7 +50,11 @@ class Query:
 
     @strawberry.field(description="The user's USER_SPECIFIC coupons, newest first.")
     async def user_coupons(
-        self, info: Info, user_id: UserId, first: First = DEFAULT_PAGE_SIZE, after: After = strawberry.UNSET
+        self,
+        info: Info,
+        user_id: UserId,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
     ) -> CouponConnection:
         with arguments_checked():
             check_identifier(user_id, "userId")
@@ -77,14 +80,20 @@ class Query:
 
     @strawberry.field(description="The user's redemptions, newest first.")
     async def user_usages(
-        self, info: Info, user_id: UserId, first: First = DEFAULT_PAGE_SIZE, after: After = strawberry.UNSET
+        self,
+        info: Info,
+        user_id: UserId,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
     ) -> UsageConnection:
         with arguments_checked():
             check_identifier(user_id, "userId")
             page = page_request(first, given(after), CursorKind.USAGE)
         sessions = info.context.sessionmaker
         usages = await coupon_queries.user_usages(sessions, user_id, page)
-        return UsageConnection.of(usages, lambda: coupon_queries.count_user_usages(sessions, user_id))
+        return UsageConnection.of(
+            usages, lambda: coupon_queries.count_user_usages(sessions, user_id)
+        )
 
     @strawberry.field(
         description="A dry run of redeemCoupon: the same checks in the same order, no write."
@@ -92,7 +101,7 @@ class Query:
     async def validate_coupon(
         self,
         info: Info,
-        input: Annotated[ValidateCouponInput, strawberry.argument(description="What to check.")],  # noqa: A002
+        input: Annotated[ValidateCouponInput, strawberry.argument(description="What to check.")],
     ) -> CouponValidation:
         try:
             result = await redemption.validate_coupon(info.context.sessionmaker, input.checked())

@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
+from strawberry.types.scalar import ScalarDefinition
 
 from graphql_api.domain.inputs import as_utc
 from graphql_api.domain.money import format_amount
@@ -63,7 +64,7 @@ def serialize_datetime(value: datetime) -> str:
 DecimalScalar = strawberry.scalar(
     name="Decimal",
     description=(
-        "An exact amount of money as a string with two decimal places, e.g. \"25.00\". "
+        'An exact amount of money as a string with two decimal places, e.g. "25.00". '
         "Inputs accept a string or a number, at most two decimal places, at most 9999999999.99."
     ),
     serialize=serialize_decimal,
@@ -82,4 +83,4 @@ DateTimeScalar = strawberry.scalar(
     parse_literal=parse_datetime_literal,
 )
 
-SCALARS = {Decimal: DecimalScalar, datetime: DateTimeScalar}
+SCALARS: dict[object, ScalarDefinition] = {Decimal: DecimalScalar, datetime: DateTimeScalar}

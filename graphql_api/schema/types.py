@@ -9,13 +9,13 @@ from uuid import UUID
 
 import strawberry
 
+from graphql_api.context import Info
 from graphql_api.domain import coupons as domain
 from graphql_api.domain.coupons import CouponStatus, CouponType, DiscountType
 from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CursorKind, page_request
 from graphql_api.schema import enums  # noqa: F401  # registers the domain enums with GraphQL
 from graphql_api.schema.errors import arguments_checked
 from graphql_api.schema.unset import given
-from graphql_api.context import Info
 
 if TYPE_CHECKING:
     from graphql_api.schema.connections import UsageConnection
@@ -103,7 +103,9 @@ class CouponNode:
         )
 
 
-@strawberry.type(name="Usage", description="One redemption: the audit record of an order's discount.")
+@strawberry.type(
+    name="Usage", description="One redemption: the audit record of an order's discount."
+)
 class UsageNode:
     id: strawberry.ID = strawberry.field(description="The usage's UUID.")
     user_id: str = strawberry.field(description="Who redeemed.")

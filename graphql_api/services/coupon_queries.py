@@ -14,7 +14,6 @@ from db.queries import coupons, usages
 from graphql_api.domain.codes import normalize_code
 from graphql_api.domain.coupons import Coupon, Usage
 from graphql_api.domain.pagination import Page, PageRequest
-
 from graphql_api.services.records import to_coupon, to_usage
 
 Sessions = async_sessionmaker[AsyncSession]

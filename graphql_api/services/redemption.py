@@ -38,9 +38,7 @@ class Validation:
     outcome: Quote | CouponError
 
 
-async def _find_coupon(
-    session: AsyncSession, request: RedemptionRequest, *, lock: bool
-) -> Coupon:
+async def _find_coupon(session: AsyncSession, request: RedemptionRequest, *, lock: bool) -> Coupon:
     """Step 2: the coupon, which a USER_SPECIFIC one only is for its own user."""
     row = await coupons.coupon_by_code(session, request.code, for_update=lock)
     coupon = None if row is None else to_coupon(row)

@@ -1,0 +1,63 @@
+"""A throwaway database for the test run, and direct SQL for arranging and checking state."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from db.embedded import EmbeddedPostgres
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Database:
+    """Synchronous helpers over a fresh asyncpg connection each; tests are not in a hurry."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def _run(self, method: str, sql: str, *args: Any) -> Any:
+        connection = await asyncpg.connect(_asyncpg_dsn(self.url))
+        try:
+            return await getattr(connection, method)(sql, *args)
+        finally:
+            await connection.close()
+
+    def execute(self, sql: str, *args: Any) -> str:
+        return str(asyncio.run(self._run("execute", sql, *args)))
+
+    def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return list(asyncio.run(self._run("fetch", sql, *args)))
+
+    def value(self, sql: str, *args: Any) -> Any:
+        return asyncio.run(self._run("fetchval", sql, *args))
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new database on DATABASE_URL's server, or on an embedded server when it is unset."""
+    admin_url = os.environ.get("DATABASE_URL")
+    embedded = None
+    if not admin_url:
+        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="coupons-test-")))
+        admin_url = embedded.start()
+    name = f"coupons_test_{secrets.token_hex(4)}"
+    admin = Database(admin_url)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if embedded is not None:
+            embedded.stop()

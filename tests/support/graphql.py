@@ -1,0 +1,50 @@
+"""A GraphQL-over-HTTP client for tests that fails loudly on errors nobody expected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class GraphQLClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        return self.http.post("/graphql", json=body, headers=headers)
+
+    def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The `data` of a response that must have no top-level errors."""
+        response = self.post(query, variables, headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The top-level errors of a response that must have some."""
+        response = self.post(query, variables)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body.get("errors"), body
+        errors: list[dict[str, Any]] = body["errors"]
+        return errors
+
+    def close(self) -> None:
+        self.http.close()

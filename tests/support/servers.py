@@ -1,0 +1,94 @@
+"""The service under test, over real HTTP: in a thread of this process, or as `coupons serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+
+from graphql_api.app import create_app
+from graphql_api.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(base_url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{base_url} did not become healthy in {timeout}s")
+
+
+@dataclass
+class ThreadServer:
+    base_url: str
+    app: Starlette
+
+
+@contextmanager
+def thread_server(database_url: str) -> Iterator[ThreadServer]:
+    """The real app under uvicorn in a thread, so tests can watch its engine."""
+    app = create_app(Settings(database_url=database_url, expiry_sweep_seconds=3600))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url)
+        yield ThreadServer(base_url=base_url, app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@contextmanager
+def process_server(
+    env: dict[str, str], *args: str, cwd: Path = REPO
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`coupons serve` as its own process tree; stopped with SIGTERM."""
+    port = free_port()
+    command = [sys.executable, "-m", "graphql_api", "serve", "--port", str(port), *args]
+    process = subprocess.Popen(  # noqa: S603  # our own command line
+        command,
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, timeout=60)
+        yield base_url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
