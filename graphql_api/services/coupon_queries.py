@@ -88,13 +88,6 @@ async def coupons_usages(
     return {cid: _page(rows, page.first, to_usage) for cid, rows in by_coupon.items()}
 
 
-async def count_coupons_usages(
-    sessionmaker: Sessions, coupon_ids: Sequence[UUID]
-) -> dict[UUID, int]:
-    async with sessionmaker() as session:
-        return await usages.count_coupons_usages(session, coupon_ids)
-
-
 async def mark_expired_coupons(sessionmaker: Sessions) -> int:
     """Write EXPIRED on coupons whose window has closed (status is effective at read anyway)."""
     async with sessionmaker.begin() as session:

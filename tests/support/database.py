@@ -6,7 +6,8 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,12 @@ from db.embedded import EmbeddedPostgres
 
 def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run to completion on a private loop, also when called from inside an async test."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Database:
@@ -35,13 +42,13 @@ class Database:
             await connection.close()
 
     def execute(self, sql: str, *args: Any) -> str:
-        return str(asyncio.run(self._run("execute", sql, *args)))
+        return str(_run_sync(self._run("execute", sql, *args)))
 
     def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        return list(asyncio.run(self._run("fetch", sql, *args)))
+        return list(_run_sync(self._run("fetch", sql, *args)))
 
     def value(self, sql: str, *args: Any) -> Any:
-        return asyncio.run(self._run("fetchval", sql, *args))
+        return _run_sync(self._run("fetchval", sql, *args))
 
 
 @contextmanager
