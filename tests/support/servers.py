@@ -68,15 +68,16 @@ def thread_server(database_url: str) -> Iterator[ThreadServer]:
 
 @contextmanager
 def process_server(
-    env: dict[str, str], *args: str, cwd: Path = REPO
+    env: dict[str, str], *args: str, cwd: Path = REPO, unset: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`coupons serve` as its own process tree; stopped with SIGTERM."""
+    environment = {k: v for k, v in {**os.environ, **env}.items() if k not in unset}
     port = free_port()
     command = [sys.executable, "-m", "graphql_api", "serve", "--port", str(port), *args]
     process = subprocess.Popen(  # noqa: S603  # our own command line
         command,
         cwd=cwd,
-        env={**os.environ, **env},
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
