@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Row, Table, case, func, select, tuple_, update
+from sqlalchemy import Row, Table, case, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,7 +113,8 @@ async def mark_expired(session: AsyncSession, now: datetime) -> int:
 
 async def set_active(session: AsyncSession, coupon_id: UUID, *, active: bool) -> Row[Any] | None:
     """INACTIVE when deactivated; back to ACTIVE only from INACTIVE (limits still apply)."""
-    status = case((c.status == "INACTIVE", "ACTIVE"), else_=c.status) if active else "INACTIVE"
+    reactivated = case((c.status == "INACTIVE", literal("ACTIVE", c.status.type)), else_=c.status)
+    status = reactivated if active else "INACTIVE"
     statement = (
         update(coupons)
         .where(c.id == coupon_id)

@@ -17,10 +17,13 @@ class GraphQLClient:
         query: str,
         variables: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        operation_name: str | None = None,
     ) -> httpx.Response:
         body: dict[str, Any] = {"query": query}
         if variables is not None:
             body["variables"] = variables
+        if operation_name is not None:
+            body["operationName"] = operation_name
         return self.http.post("/graphql", json=body, headers=headers)
 
     def __call__(
