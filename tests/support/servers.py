@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -48,9 +49,11 @@ class ThreadServer:
 
 
 @contextmanager
-def thread_server(database_url: str) -> Iterator[ThreadServer]:
+def thread_server(database_url: str, **settings: Any) -> Iterator[ThreadServer]:
     """The real app under uvicorn in a thread, so tests can watch its engine."""
-    app = create_app(Settings(database_url=database_url, expiry_sweep_seconds=3600))
+    app = create_app(
+        Settings(database_url=database_url, **{"expiry_sweep_seconds": 3600, **settings})
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
