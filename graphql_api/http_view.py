@@ -29,7 +29,11 @@ class GraphQLView(GraphQL[Context, None]):
         # Numbers with a fraction stay exact: money never passes through a binary float.
         try:
             return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
-        except (UnicodeDecodeError, RecursionError) as error:
+        except json.JSONDecodeError:
+            raise
+        # Undecodable bytes, nesting past the recursion limit, integers past Python's digit
+        # limit, exponents past Decimal's: all the client's malformed JSON, so a 400.
+        except (ValueError, RecursionError, ArithmeticError) as error:
             raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
 
     async def get_context(

@@ -13,7 +13,7 @@ RANDOM_LENGTH = 12  # 31**12 ~ 2**59: not guessable at any rate the service lets
 USER_PREFIX = "USER-"
 CAMPAIGN_PREFIX = "PROMO-"
 MAX_CODE_LENGTH = 50
-_CUSTOM_CODE = re.compile(r"[A-Z0-9_-]{4,50}")
+_CUSTOM_CODE = re.compile(r"[A-Za-z0-9_-]{4,50}", re.ASCII)
 
 
 def normalize_code(code: str) -> str:
@@ -23,10 +23,11 @@ def normalize_code(code: str) -> str:
 
 def check_custom_code(code: str) -> str:
     """A shop's own code, normalised: 4-50 of A-Z 0-9 - _."""
-    normalized = normalize_code(code)
-    if not _CUSTOM_CODE.fullmatch(normalized):
+    # Checked before upper-casing: str.upper() turns some non-ASCII letters into ASCII ones.
+    trimmed = code.strip()
+    if not _CUSTOM_CODE.fullmatch(trimmed):
         raise invalid("code", "code must be 4-50 characters of A-Z, 0-9, '-' and '_'")
-    return normalized
+    return normalize_code(trimmed)
 
 
 def generate_code(prefix: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,8 +28,10 @@ def check_text(
     if not min_length <= len(value) <= max_length:
         raise invalid(field, f"{field} must be {min_length}-{max_length} characters")
     allowed = "\t\n\r" if multiline else ""
-    if any((ord(ch) < 32 and ch not in allowed) or ord(ch) == 127 for ch in value):
-        raise invalid(field, f"{field} must not contain control characters")
+    # Cc: control characters, NUL included. Cs: lone surrogates, which JSON can spell
+    # (a bare \ud800) but UTF-8, and so PostgreSQL, cannot store.
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
+        raise invalid(field, f"{field} must not contain control characters or lone surrogates")
     if min_length and not value.strip():
         raise invalid(field, f"{field} must not be blank")
     return value

@@ -33,6 +33,7 @@ def check_amount(value: Decimal, field: str, *, allow_zero: bool = False) -> Dec
         raise invalid(field, f"{field} is out of range") from None
     if in_cents != value:
         raise invalid(field, f"{field} has more than two decimal places")
+    in_cents = in_cents.copy_abs() if in_cents.is_zero() else in_cents  # no "-0.00"
     if in_cents < 0 or (in_cents == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "greater than zero"
         raise invalid(field, f"{field} must be {bound}")

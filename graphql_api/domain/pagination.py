@@ -54,7 +54,7 @@ def decode_cursor(kind: CursorKind, cursor: str) -> Position:
     """The position a cursor this service issued for `kind` points at; INVALID_INPUT otherwise."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        raw = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()
         tag, at, ident = raw.split("|")
         moment = datetime.fromisoformat(at)
         if tag != kind.value or moment.tzinfo is None:

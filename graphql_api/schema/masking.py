@@ -7,17 +7,21 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from graphql_api.schema.errors import PublicError
-
 log = logging.getLogger("graphql_api.errors")
 
 INTERNAL_MESSAGE = "Internal server error"
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    # No original error: a syntax or validation error graphql-core made about the request.
+    """Only a failure while resolving a field, that no code meant for the client, is masked.
+
+    Errors without a path come from reading the request (syntax, validation, variable
+    coercion, a scalar refusing a value): they describe the client's mistake.
+    """
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError)
+    if error.path is None or original is None:
+        return False
+    return not isinstance(original, GraphQLError)
 
 
 class MaskInternalErrors(MaskErrors):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +16,8 @@ from graphql_api.domain.money import format_amount
 
 # Numbers as people write them, plus the words Decimal knows for non-finite values, which the
 # money rules then refuse with INVALID_INPUT naming the field. Anything else is not a Decimal.
-_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
-_NON_FINITE = re.compile(r"\s*[+-]?(nan|snan|inf|infinity)\s*", re.IGNORECASE)
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*", re.ASCII)
+_NON_FINITE = re.compile(r"\s*[+-]?(nan|snan|inf|infinity)\s*", re.IGNORECASE | re.ASCII)
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -27,7 +27,10 @@ def parse_decimal(value: Any) -> Decimal:
     if isinstance(value, int | Decimal):
         return Decimal(value)
     if isinstance(value, str) and (_NUMBER.fullmatch(value) or _NON_FINITE.fullmatch(value)):
-        return Decimal(value.strip())
+        try:
+            return Decimal(value.strip())
+        except ArithmeticError:  # an exponent beyond what Decimal can hold
+            raise ValueError(f"Decimal cannot represent {value!r}: out of range") from None
     raise ValueError(f"Decimal cannot represent {value!r}: send a number or a numeric string")
 
 
@@ -58,7 +61,7 @@ def parse_datetime_literal(node: ValueNode, _variables: Any = None) -> datetime:
 
 
 def serialize_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    return as_utc(value).isoformat()
 
 
 DecimalScalar = strawberry.scalar(

@@ -1,0 +1,134 @@
+"""Codes: trimmed and upper-cased on the way in; custom codes are 4-50 of A-Z 0-9 - _;
+generated codes are a prefix and at least 10 characters without look-alikes (0/O, 1/I/L)."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from graphql_api.domain.codes import (
+    ALPHABET,
+    CAMPAIGN_PREFIX,
+    USER_PREFIX,
+    check_custom_code,
+    generate_code,
+    normalize_code,
+)
+from graphql_api.domain.errors import CouponError, ErrorCode
+
+LOOK_ALIKES = "0O1IL"
+
+
+def test_the_alphabet_has_no_look_alikes_and_no_repeats():
+    assert not set(ALPHABET) & set(LOOK_ALIKES)
+    assert len(set(ALPHABET)) == len(ALPHABET)
+    assert set(ALPHABET) <= set(string.ascii_uppercase + string.digits)
+
+
+@pytest.mark.parametrize("prefix", [USER_PREFIX, CAMPAIGN_PREFIX, ""])
+def test_a_generated_code_is_the_prefix_and_at_least_ten_characters_of_the_alphabet(prefix):
+    # when
+    code = generate_code(prefix)
+    # then
+    assert code.startswith(prefix)
+    drawn = code.removeprefix(prefix)
+    assert len(drawn) >= 10
+    assert set(drawn) <= set(ALPHABET)
+
+
+def test_user_coupons_are_generated_with_the_user_prefix():
+    assert USER_PREFIX == "USER-"
+
+
+def test_generated_codes_are_distinct_and_use_the_whole_alphabet():
+    # when
+    codes = [generate_code(USER_PREFIX) for _ in range(2_000)]
+    # then
+    assert len(set(codes)) == len(codes)
+    drawn = "".join(code.removeprefix(USER_PREFIX) for code in codes)
+    assert not set(drawn) & set(LOOK_ALIKES)
+    assert set(drawn) == set(ALPHABET)  # ~24,000 draws: every letter shows up
+
+
+def test_a_generated_code_is_a_valid_custom_code():
+    code = generate_code(CAMPAIGN_PREFIX)
+    assert check_custom_code(code) == code
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        ("summer10", "SUMMER10"),
+        ("  Summer10\t\n", "SUMMER10"),
+        ("user-abcdefghjkmn", "USER-ABCDEFGHJKMN"),
+        ("ALREADY", "ALREADY"),
+    ],
+)
+def test_normalize_code_trims_and_upper_cases(raw, normalized):
+    assert normalize_code(raw) == normalized
+
+
+@given(st.text())
+def test_normalizing_twice_changes_nothing(raw):
+    once = normalize_code(raw)
+    assert normalize_code(once) == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ABCD", "ABCD"),  # 4: the shortest
+        ("A" * 50, "A" * 50),  # 50: the longest
+        ("summer-10_x", "SUMMER-10_X"),
+        ("  black_friday-2025  ", "BLACK_FRIDAY-2025"),  # trimmed before counting
+        ("1234", "1234"),
+        ("----", "----"),
+    ],
+)
+def test_a_custom_code_is_accepted_normalized(raw, expected):
+    assert check_custom_code(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ABC",  # 3
+        "A" * 51,  # 51
+        "",
+        "    ",
+        "  AB  ",
+        "SUM MER",
+        "SALE!",
+        "SALE.10",
+        "SALE/10",
+        "SALE+10",
+        "10%OFF",
+        "SALE\n10",
+        "SALE\x0010",
+        "CAF\u00c9",  # É
+        "\u041a\u041e\u0414_1",  # Cyrillic letters that look like KOD_1
+        "\uff21\uff22\uff23\uff24",  # fullwidth ABCD
+        "\u0661\u0662\u0663\u0664",  # Arabic-Indic digits
+        "SALE\u200b",  # zero-width space
+    ],
+)
+def test_a_custom_code_outside_the_rule_is_refused_on_field_code(raw):
+    # when
+    with pytest.raises(CouponError) as refused:
+        check_custom_code(raw)
+    # then
+    assert refused.value.code is ErrorCode.INVALID_INPUT
+    assert refused.value.field == "code"
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
+def test_a_custom_code_of_allowed_characters_is_accepted_by_length_alone(raw):
+    if 4 <= len(raw) <= 50:
+        assert check_custom_code(raw) == raw.upper()
+    else:
+        with pytest.raises(CouponError) as refused:
+            check_custom_code(raw)
+        assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "code")
