@@ -149,3 +149,21 @@ class Usage(Base):
         # A user's usages newest first (userUsages).
         Index("ix_coupon_usages_user_newest", "user_id", text("used_at DESC"), text("id DESC")),
     )
+
+
+class GuessCounter(Base):
+    """Failed code lookups per subject ("user:<id>", "ip:<address>"), in a fixed window.
+
+    Kept in PostgreSQL so that every worker and replica shares the count.
+    """
+
+    __tablename__ = "guess_counters"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_started: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("failures >= 0", name="failures_not_negative"),
+        Index("ix_guess_counters_window_started", "window_started"),
+    )

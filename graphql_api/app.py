@@ -5,36 +5,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.engine import create_engine, create_sessionmaker
+from graphql_api.access_log import AccessLogMiddleware
+from graphql_api.auth import ApiKeyMiddleware
+from graphql_api.body_limit import BodyLimitMiddleware
 from graphql_api.http_view import GraphQLView
+from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
-from graphql_api.schema import schema
+from graphql_api.schema import build_schema
 from graphql_api.services.coupon_queries import mark_expired_coupons
+from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 2.0
+POOL_GAUGE_SECONDS = 5.0
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    settings.check_safe_to_start()
+    if not settings.keys:
+        log.warning("COUPONS_API_KEYS is not set: every caller is admin (development only)")
     engine = create_engine(
         settings.require_database_url(),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout,
+        connect_timeout=settings.connect_timeout,
+        statement_timeout=settings.statement_timeout,
     )
     sessionmaker = create_sessionmaker(engine)
+    policy = GuessPolicy(settings.guess_limit, timedelta(seconds=settings.guess_window_seconds))
 
     async def health(_: Request) -> JSONResponse:
         try:
@@ -45,39 +59,69 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unhealthy", "database": "unreachable"}, 503)
         return JSONResponse({"status": "healthy", "database": "ok"})
 
-    async def sweep_expired() -> None:
-        while True:
-            await asyncio.sleep(settings.expiry_sweep_seconds)
-            try:
-                await mark_expired_coupons(sessionmaker)
-            except Exception:  # the next sweep tries again; status is effective at read anyway
-                log.exception("expiry sweep failed")
+    async def metrics(_: Request) -> Response:
+        _observe_pool(engine)
+        body, content_type = render()
+        return Response(body, media_type=content_type)
+
+    async def housekeeping() -> None:
+        await asyncio.gather(
+            _every(settings.expiry_sweep_seconds, lambda: mark_expired_coupons(sessionmaker)),
+            _every(policy.window.total_seconds(), lambda: forget_old_windows(sessionmaker, policy)),
+            _every(POOL_GAUGE_SECONDS, lambda: _observe_pool_async(engine)),
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(sweep_expired())
+        chores = asyncio.create_task(housekeeping())
         try:
             yield
         finally:
-            sweeper.cancel()
+            chores.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+                await chores
             await engine.dispose()
 
     graphql = GraphQLView(
-        schema,
+        build_schema(production=settings.production),
+        settings=settings,
         sessionmaker=sessionmaker,
-        graphql_ide="graphiql",
+        graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
     )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
+        ],
         lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     return app
+
+
+async def _every(seconds: float, chore: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await chore()
+        except Exception:  # the next round tries again; nothing depends on one round
+            log.exception("housekeeping failed")
+
+
+def _observe_pool(engine: AsyncEngine) -> None:
+    pool = engine.pool
+    POOL_IN_USE.set(pool.checkedout())  # type: ignore[attr-defined]
+    POOL_SIZE.set(pool.checkedin() + pool.checkedout())  # type: ignore[attr-defined]
+
+
+async def _observe_pool_async(engine: AsyncEngine) -> None:
+    _observe_pool(engine)

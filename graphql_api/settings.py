@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import ipaddress
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["admin", "storefront"]
+ROLES: tuple[Role, ...] = ("admin", "storefront")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class UnsafeSettingsError(RuntimeError):
+    """The settings would run the service in a way that must not reach production."""
 
 
 class Settings(BaseSettings):
@@ -20,20 +29,87 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".coupons"), description="embedded PostgreSQL's home")
     env: Literal["development", "production"] = "development"
+    api_keys: SecretStr | None = Field(
+        default=None, description="comma-separated role:key pairs; roles admin and storefront"
+    )
+    trusted_proxies: str = Field(
+        default="", description="comma-separated addresses or CIDR ranges of reverse proxies"
+    )
+    guess_limit: int = Field(default=10, ge=1, description="NOT_FOUND answers allowed per window")
+    guess_window_seconds: float = Field(default=60.0, gt=0, description="the guessing window")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body")
     pool_size: int = Field(default=5, ge=1, description="connections kept per worker")
     max_overflow: int = Field(default=5, ge=0, description="extra connections per worker at peaks")
-    pool_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a connection")
+    pool_timeout: float = Field(default=3.0, gt=0, description="seconds to wait for a connection")
+    connect_timeout: float = Field(default=3.0, gt=0, description="seconds to open a connection")
+    statement_timeout: float = Field(
+        default=4.0, gt=0, description="seconds one statement may run before it is cancelled"
+    )
     expiry_sweep_seconds: float = Field(
-        default=60.0,
-        gt=0,
-        description="how often ACTIVE coupons past validUntil are marked EXPIRED",
+        default=60.0, gt=0, description="how often coupons past validUntil are marked EXPIRED"
     )
     log_level: str = "INFO"
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_are_role_key_pairs(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_api_keys(value.get_secret_value())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     def require_database_url(self) -> str:
         if self.database_url is None:
             raise RuntimeError("DATABASE_URL is not set")
         return self.database_url.get_secret_value()
+
+    @cached_property
+    def keys(self) -> list[tuple[Role, str]]:
+        """(role, key) pairs; empty when no keys are set and every caller is admin."""
+        if self.api_keys is None:
+            return []
+        return parse_api_keys(self.api_keys.get_secret_value())
+
+    @cached_property
+    def proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def check_safe_to_start(self) -> None:
+        """Refuse production settings that would leave the API open."""
+        if self.production and not self.keys:
+            raise UnsafeSettingsError(
+                "COUPONS_ENV=production needs COUPONS_API_KEYS: without keys every caller "
+                "would be admin"
+            )
+
+
+def parse_api_keys(raw: str) -> list[tuple[Role, str]]:
+    pairs: list[tuple[Role, str]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        role, separator, key = item.partition(":")
+        if not separator or role not in ROLES or not key:
+            raise ValueError(
+                "COUPONS_API_KEYS holds comma-separated role:key pairs, roles admin or storefront"
+            )
+        pairs.append((role, key))
+    if not pairs:
+        raise ValueError("COUPONS_API_KEYS is set but holds no keys")
+    return pairs
+
+
+def parse_networks(raw: str) -> list[Network]:
+    return [
+        ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()
+    ]
 
 
 @lru_cache

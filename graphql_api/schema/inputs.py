@@ -125,11 +125,18 @@ class ValidateCouponInput:
         default=strawberry.UNSET,
         description="The order, when known: checks it carries no other coupon.",
     )
+    ip_address: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The end user's IPv4/IPv6 address, when a BFF forwards it; else the "
+        "request's. Failed lookups are rate-limited per address.",
+    )
 
-    def checked(self) -> rules.RedemptionRequest:
-        return rules.redemption_request(
+    def checked(self, client_ip: str | None) -> rules.RedemptionRequest:
+        request = rules.redemption_request(
             code=self.code,
             user_id=self.user_id,
             order_id=given(self.order_id),
             order_value=self.order_value,
+            ip_address=given(self.ip_address),
         )
+        return rules.with_client_defaults(request, client_ip, None)

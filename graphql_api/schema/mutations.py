@@ -15,6 +15,7 @@ from graphql_api.schema.inputs import (
     RedeemCouponInput,
 )
 from graphql_api.schema.payloads import CouponPayload, RedeemCouponPayload
+from graphql_api.schema.permissions import AdminOnly
 from graphql_api.services import coupon_creation, coupon_status, redemption
 
 CouponId = Annotated[strawberry.ID, strawberry.argument(description="The coupon's UUID.")]
@@ -22,7 +23,10 @@ CouponId = Annotated[strawberry.ID, strawberry.argument(description="The coupon'
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a single-use coupon for one user, with a new code.")
+    @strawberry.mutation(
+        description="Create a single-use coupon for one user, with a new code. Admin only.",
+        permission_classes=[AdminOnly],
+    )
     async def create_user_coupon(
         self,
         info: Info,
@@ -36,7 +40,10 @@ class Mutation:
             return CouponPayload.failed(error)
         return CouponPayload.of(coupon)
 
-    @strawberry.mutation(description="Create a campaign coupon with a window and usage limits.")
+    @strawberry.mutation(
+        description="Create a campaign coupon with a window and usage limits. Admin only.",
+        permission_classes=[AdminOnly],
+    )
     async def create_timed_coupon(
         self,
         info: Info,
@@ -62,13 +69,17 @@ class Mutation:
         context = info.context
         try:
             request = input.checked(context.client_ip, context.user_agent)
-            result = await redemption.redeem_coupon(context.sessionmaker, request)
+            result = await redemption.redeem_coupon(
+                context.sessionmaker, request, context.guess_policy
+            )
         except CouponError as error:
             return RedeemCouponPayload.failed(error)
         return RedeemCouponPayload.of(result)
 
     @strawberry.mutation(
-        description="Pause a coupon: redemptions answer INACTIVE until it is activated again."
+        description="Pause a coupon: redemptions answer INACTIVE until it is activated again. "
+        "Admin only.",
+        permission_classes=[AdminOnly],
     )
     async def deactivate_coupon(self, info: Info, id: CouponId) -> CouponPayload:
         try:
@@ -80,7 +91,9 @@ class Mutation:
         return CouponPayload.of(coupon)
 
     @strawberry.mutation(
-        description="Resume a paused coupon. Its window and limits still apply as before."
+        description="Resume a paused coupon. Its window and limits still apply as before. "
+        "Admin only.",
+        permission_classes=[AdminOnly],
     )
     async def activate_coupon(self, info: Info, id: CouponId) -> CouponPayload:
         try:

@@ -103,8 +103,12 @@ class Query:
         info: Info,
         input: Annotated[ValidateCouponInput, strawberry.argument(description="What to check.")],
     ) -> CouponValidation:
+        context = info.context
         try:
-            result = await redemption.validate_coupon(info.context.sessionmaker, input.checked())
+            request = input.checked(context.client_ip)
+            result = await redemption.validate_coupon(
+                context.sessionmaker, request, context.guess_policy
+            )
         except CouponError as error:
             return CouponValidation.refused(error, coupon=None)
         return CouponValidation.of(result)

@@ -15,6 +15,7 @@ from graphql_api.domain.coupons import CouponStatus, CouponType, DiscountType
 from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CursorKind, page_request
 from graphql_api.schema import enums  # noqa: F401  # registers the domain enums with GraphQL
 from graphql_api.schema.errors import arguments_checked
+from graphql_api.schema.permissions import AdminOnly
 from graphql_api.schema.unset import given
 
 if TYPE_CHECKING:
@@ -59,7 +60,9 @@ class CouponNode:
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
 
-    @strawberry.field(description="Its redemptions, newest first. Admin only.")
+    @strawberry.field(
+        description="Its redemptions, newest first. Admin only.", permission_classes=[AdminOnly]
+    )
     async def usages(
         self,
         info: Info,

@@ -18,6 +18,7 @@ from graphql_api.domain.eligibility import (
 )
 from graphql_api.domain.errors import CouponError
 from graphql_api.domain.inputs import RedemptionRequest
+from graphql_api.services.guessing import GuessPolicy, guarded, subjects
 from graphql_api.services.records import to_coupon, to_usage
 
 
@@ -68,12 +69,32 @@ async def _quote(session: AsyncSession, request: RedemptionRequest, coupon: Coup
 
 
 async def validate_coupon(
-    sessionmaker: async_sessionmaker[AsyncSession], request: RedemptionRequest
+    sessionmaker: async_sessionmaker[AsyncSession],
+    request: RedemptionRequest,
+    policy: GuessPolicy,
 ) -> Validation:
     """The checks of `redeem_coupon` without a write; a retry of a recorded order is valid.
 
-    NOT_FOUND raises: there is no coupon to describe. Later failures come with the coupon.
+    NOT_FOUND (and RATE_LIMITED) raise: there is no coupon to describe. Later failures come
+    with the coupon.
     """
+    who = subjects(request.user_id, request.ip_address)
+    return await guarded(sessionmaker, policy, who, lambda: _validate(sessionmaker, request))
+
+
+async def redeem_coupon(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    request: RedemptionRequest,
+    policy: GuessPolicy,
+) -> Redemption:
+    """Check and record one use in one transaction, unless the caller is guessing codes."""
+    who = subjects(request.user_id, request.ip_address)
+    return await guarded(sessionmaker, policy, who, lambda: _redeem(sessionmaker, request))
+
+
+async def _validate(
+    sessionmaker: async_sessionmaker[AsyncSession], request: RedemptionRequest
+) -> Validation:
     async with sessionmaker() as session:
         coupon = await _find_coupon(session, request, lock=False)
         try:
@@ -87,12 +108,10 @@ async def validate_coupon(
         return Validation(coupon, quote)
 
 
-async def redeem_coupon(
+async def _redeem(
     sessionmaker: async_sessionmaker[AsyncSession], request: RedemptionRequest
 ) -> Redemption:
-    """Check and record one use in one transaction.
-
-    The coupon row is locked first, so every check after it sees every earlier redemption
+    """The coupon row is locked first, so every check after it sees every earlier redemption
     of this coupon; the order's unique index settles a race between different coupons.
     """
     if request.order_id is None:

@@ -33,7 +33,7 @@ def server(database_url: str) -> Iterator[ThreadServer]:
 @pytest.fixture
 def clean_db(db: Database) -> Database:
     """Each test starts from empty tables (TRUNCATE: usages refuse DELETE)."""
-    db.execute("TRUNCATE coupon_usages, coupons")
+    db.execute("TRUNCATE coupon_usages, coupons, guess_counters")
     return db
 
 

@@ -1,0 +1,61 @@
+"""One log line and the request metrics for every HTTP request."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphql_api.metrics import LATENCY, REQUESTS
+
+log = logging.getLogger("graphql_api.access")
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            state = scope.get("state", {})
+            graphql = state.get("graphql", {})
+            outcome = graphql.get("outcome") or _http_outcome(status)
+            if scope["path"] == "/graphql":
+                operation = graphql.get("root_fields", "none")
+                REQUESTS.labels(operation, outcome).inc()
+                LATENCY.labels(operation).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "request_id": state.get("request_id"),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "operation": graphql.get("operation_name"),
+                    "root_fields": graphql.get("root_fields"),
+                    "outcome": outcome,
+                },
+            )
+
+
+def _http_outcome(status: int) -> str:
+    return {401: "unauthenticated", 413: "too_large"}.get(
+        status, "ok" if status < 400 else "bad_request" if status < 500 else "internal_error"
+    )

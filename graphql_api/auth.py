@@ -1,0 +1,97 @@
+"""Who is calling: API keys in `Authorization: Bearer <key>`, each with a role."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from graphql_api.settings import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+ADMIN = Caller("admin")
+
+UNAUTHENTICATED_BODY = json.dumps(
+    {
+        "errors": [
+            {
+                "message": "A valid API key is required: send Authorization: Bearer <key>",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ]
+    }
+).encode()
+
+
+def authenticate(keys: list[tuple[Role, str]], authorization: str | None) -> Caller | None:
+    """The caller whose key is presented, comparing against every key in constant time."""
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return None
+    candidate = presented.strip().encode()
+    found: Role | None = None
+    for role, key in keys:
+        # No early exit: the time taken does not tell which key, or how much of it, matched.
+        if hmac.compare_digest(candidate, key.encode()) and found is None:
+            found = role
+    return None if found is None else Caller(found)
+
+
+def _wants_graphiql(scope: Scope) -> bool:
+    """A browser asking for the GraphiQL page itself, which carries no data."""
+    if scope["method"] != "GET" or "query" in parse_qs(scope["query_string"].decode("latin-1")):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
+    return "text/html" in accept
+
+
+class ApiKeyMiddleware:
+    """Puts the caller in scope["state"]; answers 401 before any GraphQL work when unknown."""
+
+    def __init__(self, app: ASGIApp, keys: list[tuple[Role, str]], paths: tuple[str, ...]):
+        self.app = app
+        self.keys = keys
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        if not self.keys:
+            state["caller"] = ADMIN
+        else:
+            header = dict(scope["headers"]).get(b"authorization")
+            caller = authenticate(self.keys, None if header is None else header.decode("latin-1"))
+            if caller is None and not _wants_graphiql(scope):
+                await _unauthenticated(send)
+                return
+            state["caller"] = caller
+        await self.app(scope, receive, send)
+
+
+async def _unauthenticated(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(UNAUTHENTICATED_BODY)).encode()),
+                (b"www-authenticate", b'Bearer realm="coupons"'),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": UNAUTHENTICATED_BODY})
