@@ -21,6 +21,7 @@ from graphql_api.access_log import AccessLogMiddleware
 from graphql_api.auth import ApiKeyMiddleware
 from graphql_api.body_limit import BodyLimitMiddleware
 from graphql_api.http_view import GraphQLView
+from graphql_api.logs import configure_logging
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
 from graphql_api.schema import build_schema
@@ -36,6 +37,7 @@ POOL_GAUGE_SECONDS = 5.0
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
     settings.check_safe_to_start()
     if not settings.keys:
         log.warning("COUPONS_API_KEYS is not set: every caller is admin (development only)")

