@@ -26,18 +26,18 @@ def test_embedded_database_starts_keeps_data_and_stops(tmp_path):
     pgdata = tmp_path / "data" / "pgdata"
 
     # given a first run that creates a coupon
-    with process_server(env, unset=("DATABASE_URL",)) as (base_url, process):
-        assert post(base_url, CREATE)["data"]["createTimedCoupon"]["errors"] == []
+    with process_server(env, unset=("DATABASE_URL",)) as server:
+        assert post(server.base_url, CREATE)["data"]["createTimedCoupon"]["errors"] == []
         assert (pgdata / "postmaster.pid").exists()
         # when it is asked to stop
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=40) == 0
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=40) == 0
     # then the embedded server stopped with it
     assert not (pgdata / "postmaster.pid").exists()
 
     # and a second run finds the coupon again
-    with process_server(env, unset=("DATABASE_URL",)) as (base_url, _):
-        assert post(base_url, LOOKUP)["data"]["couponByCode"] == {
+    with process_server(env, unset=("DATABASE_URL",)) as server:
+        assert post(server.base_url, LOOKUP)["data"]["couponByCode"] == {
             "code": "EMBEDDED",
             "discountValue": "5.00",
         }

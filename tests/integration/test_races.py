@@ -23,8 +23,8 @@ WORKERS = "2"
 
 @pytest.fixture(scope="module")
 def workers_url(database_url: str) -> Iterator[str]:
-    with process_server({"DATABASE_URL": database_url}, "--workers", WORKERS) as (url, _):
-        yield url
+    with process_server({"DATABASE_URL": database_url}, "--workers", WORKERS) as server:
+        yield server.base_url
 
 
 async def redeem_all(base_url: str, inputs: list[dict]) -> list[dict]:

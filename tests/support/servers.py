@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -69,25 +70,35 @@ def thread_server(database_url: str, **settings: Any) -> Iterator[ThreadServer]:
         thread.join(timeout=15)
 
 
+@dataclass
+class ProcessServer:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text(errors="replace").splitlines()
+
+
 @contextmanager
 def process_server(
     env: dict[str, str], *args: str, cwd: Path = REPO, unset: tuple[str, ...] = ()
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`coupons serve` as its own process tree; stopped with SIGTERM."""
+) -> Iterator[ProcessServer]:
+    """`coupons serve` as its own process tree, logging to a file; stopped with SIGTERM."""
     environment = {k: v for k, v in {**os.environ, **env}.items() if k not in unset}
     port = free_port()
     command = [sys.executable, "-m", "graphql_api", "serve", "--port", str(port), *args]
-    process = subprocess.Popen(  # noqa: S603  # our own command line
-        command,
-        cwd=cwd,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    log_dir = Path(tempfile.mkdtemp(prefix="coupons-serve-"))
+    log_path = log_dir / "serve.log"
+    # A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks.
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(  # noqa: S603  # our own command line
+            command, cwd=cwd, env=environment, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    server = ProcessServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        wait_until_healthy(base_url, timeout=60)
-        yield base_url, process
+        wait_until_healthy(server.base_url, timeout=60)
+        yield server
     finally:
         if process.poll() is None:
             process.terminate()
