@@ -29,7 +29,8 @@ class EmbeddedPostgres:
         pgdata = self.data_dir / "pgdata"
         log.info("starting embedded PostgreSQL in %s", pgdata)
         # cleanup_mode=None: this object, not an atexit hook, decides when the server stops.
-        self._server = get_server(pgdata, cleanup_mode=None)
+        self._server = get_server(pgdata, cleanup_mode=None, start=False)
+        self._server.start()  # also after a stop(): the library hands back its cached handle
         return str(self._server.get_uri())
 
     def stop(self) -> None:

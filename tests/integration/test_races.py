@@ -1,4 +1,4 @@
-"""Simultaneous redemptions over real HTTP against `coupons serve --workers 2`.
+"""Simultaneous redemptions over real HTTP against `coupons serve --workers 2` and `4`.
 
 Every limit must hold because the database enforces it: the two worker processes share
 nothing else.
@@ -18,12 +18,11 @@ from tests.support.servers import process_server
 
 pytestmark = pytest.mark.race
 
-WORKERS = "2"
 
-
-@pytest.fixture(scope="module")
-def workers_url(database_url: str) -> Iterator[str]:
-    with process_server({"DATABASE_URL": database_url}, "--workers", WORKERS) as server:
+@pytest.fixture(scope="module", params=["2", "4"], ids=lambda n: f"{n}-workers")
+def workers_url(request, database_url: str) -> Iterator[str]:
+    """Worker processes share nothing but the database, like replicas."""
+    with process_server({"DATABASE_URL": database_url}, "--workers", request.param) as server:
         yield server.base_url
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from db.embedded import EmbeddedPostgres
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -35,7 +35,7 @@ class Database:
         self.url = url
 
     async def _run(self, method: str, sql: str, *args: Any) -> Any:
-        connection = await asyncpg.connect(_asyncpg_dsn(self.url))
+        connection = await asyncpg.connect(asyncpg_dsn(self.url))
         try:
             return await getattr(connection, method)(sql, *args)
         finally:
