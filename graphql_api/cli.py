@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
+from pydantic import ValidationError
+
 from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade_to_head
 from graphql_api.logs import configure_logging
@@ -98,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
-    configure_logging(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        # Not the exception itself: pydantic repeats the rejected value, which may be a key.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        sys.stderr.write(f"coupons: invalid settings: {problems}\n")
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level)
     if args.command == "serve":
         try:
             serve(args.host, args.port, args.workers)

@@ -21,8 +21,10 @@ from graphql_api.schema.introspection import IntrospectionForAdminsOnly
 from graphql_api.schema.masking import MaskInternalErrors
 from graphql_api.schema.mutations import Mutation
 from graphql_api.schema.outcome import RequestOutcome
+from graphql_api.schema.page_arguments import PageArgumentsChecked
 from graphql_api.schema.queries import Query
 from graphql_api.schema.scalars import SCALARS
+from graphql_api.schema.suggestions import NoSuggestions
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -49,9 +51,10 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: ValidationCache(maxsize=512),
+        PageArgumentsChecked,  # after validation, so it sees a valid document
     ]
     if production:
-        extensions.append(IntrospectionForAdminsOnly)
+        extensions += [IntrospectionForAdminsOnly, NoSuggestions]
     return CouponSchema(
         query=Query,
         mutation=Mutation,

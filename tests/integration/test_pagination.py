@@ -177,3 +177,18 @@ def test_cursors_the_service_did_not_issue_are_refused(gql):
     for cursor in ("garbage", "", "Zm9vYmFy", usage_cursor):
         errors = gql.errors(USER_COUPONS, {"userId": "u", "after": cursor})
         assert errors[0]["extensions"] == {"code": "INVALID_INPUT", "field": "after"}
+
+
+def test_page_arguments_are_checked_before_a_mutation_writes(gql, db):
+    # given a mutation whose selection asks for a page with a cursor from another list
+    mutation = """mutation($after: String) {
+      createUserCoupon(input: {userId: "u", discountType: FIXED, discountValue: "5"}) {
+        coupon { code usages(first: 5, after: $after) { totalCount } }
+      }
+    }"""
+    coupon_cursor = "Yw"  # any string that is not a usage cursor
+    # when
+    errors = gql.errors(mutation, {"after": coupon_cursor})
+    # then nothing ran
+    assert errors[0]["extensions"] == {"code": "INVALID_INPUT", "field": "after"}
+    assert db.value("select count(*) from coupons") == 0
