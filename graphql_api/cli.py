@@ -67,6 +67,9 @@ def serve(host: str, port: int, workers: int) -> None:
             timeout_graceful_shutdown=30,
             log_level=get_settings().log_level.lower(),
             log_config=None,  # keep the JSON logging set up in main()
+            # The app alone decides whom to believe about the client's address
+            # (COUPONS_TRUSTED_PROXIES); uvicorn would trust loopback by default.
+            proxy_headers=False,
             access_log=False,  # the app logs each request itself, with its request id
         )
 

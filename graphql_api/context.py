@@ -31,7 +31,8 @@ class Context:
     def client_ip(self) -> str | None:
         """The TCP peer's address, or the forwarded one when the peer is a trusted proxy."""
         peer = None if self.request.client is None else self.request.client.host
-        forwarded = self.request.headers.get("x-forwarded-for")
+        # Repeated header lines are one list (RFC 9110): a proxy may append its own line.
+        forwarded = ", ".join(self.request.headers.getlist("x-forwarded-for")) or None
         return resolve_client_ip(peer, forwarded, self.settings.proxy_networks)
 
     @property

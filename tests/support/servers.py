@@ -57,7 +57,14 @@ def thread_server(database_url: str, **settings: Any) -> Iterator[ThreadServer]:
     )
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as `coupons serve` runs it
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
