@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -66,11 +67,17 @@ def served(database_url: str) -> Iterator[ProcessServer]:
 
 
 def log_entries(server: ProcessServer) -> list[dict]:
-    entries = []
-    for line in server.log_lines():
-        entry = json.loads(line)  # every line is JSON
-        entries.append(entry)
-    return entries
+    return [json.loads(line) for line in server.log_lines()]  # every line is JSON
+
+
+def request_lines(server: ProcessServer, request_id: str) -> list[dict]:
+    """The log lines of a request; the line is written just after the response is sent."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [e for e in log_entries(server) if e.get("request_id") == request_id]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 def test_one_json_log_line_per_request_with_its_id_and_no_secrets(clean_db, served):
@@ -90,7 +97,7 @@ def test_one_json_log_line_per_request_with_its_id_and_no_secrets(clean_db, serv
     # then the id is echoed
     assert response.headers["x-request-id"] == "trace-abc-123"
     # and the log has exactly one line for the request, with what an operator needs
-    lines = [e for e in log_entries(served) if e.get("request_id") == "trace-abc-123"]
+    lines = request_lines(served, "trace-abc-123")
     assert len(lines) == 1, lines
     line = lines[0]
     assert line["operation"] == "RedeemCoupon"
@@ -108,7 +115,7 @@ def test_unauthenticated_requests_are_logged_too(served):
         headers={"X-Request-ID": "no-key-1"},
         timeout=10,
     )
-    lines = [e for e in log_entries(served) if e.get("request_id") == "no-key-1"]
+    lines = request_lines(served, "no-key-1")
     assert [(line["status"], line["outcome"]) for line in lines] == [(401, "unauthenticated")]
 
 
