@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.engine import create_engine, create_sessionmaker
+from db.hot import HotPool
 from graphql_api.access_log import AccessLogMiddleware
 from graphql_api.auth import ApiKeyMiddleware
 from graphql_api.body_limit import BodyLimitMiddleware
@@ -25,6 +26,7 @@ from graphql_api.logs import configure_logging
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
 from graphql_api.schema import build_schema
+from graphql_api.schema.fast_reads import FastReads
 from graphql_api.services.coupon_queries import mark_expired_coupons
 from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings, get_settings
@@ -50,6 +52,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         statement_timeout=settings.statement_timeout,
     )
     sessionmaker = create_sessionmaker(engine)
+    hot = HotPool(
+        settings.require_database_url(),
+        size=settings.hot_pool_size,
+        acquire_timeout=settings.pool_timeout,
+        connect_timeout=settings.connect_timeout,
+        statement_timeout=settings.statement_timeout,
+    )
     policy = GuessPolicy(settings.guess_limit, timedelta(seconds=settings.guess_window_seconds))
 
     async def health(_: Request) -> JSONResponse:
@@ -62,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "healthy", "database": "ok"})
 
     async def metrics(_: Request) -> Response:
-        _observe_pool(engine)
+        _observe_pool(engine, hot)
         body, content_type = render()
         return Response(body, media_type=content_type)
 
@@ -70,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await asyncio.gather(
             _every(settings.expiry_sweep_seconds, lambda: mark_expired_coupons(sessionmaker)),
             _every(policy.window.total_seconds(), lambda: forget_old_windows(sessionmaker, policy)),
-            _every(POOL_GAUGE_SECONDS, lambda: _observe_pool_async(engine)),
+            _every(POOL_GAUGE_SECONDS, lambda: _observe_pool_async(engine, hot)),
         )
 
     @contextlib.asynccontextmanager
@@ -82,12 +91,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             chores.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
+            await hot.close()
             await engine.dispose()
 
     graphql = GraphQLView(
         build_schema(production=settings.production),
         settings=settings,
         sessionmaker=sessionmaker,
+        hot=hot,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
     )
@@ -102,11 +113,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AccessLogMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
+            *([Middleware(FastReads, hot=hot)] if settings.fast_reads else []),
         ],
         lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.hot = hot
     return app
 
 
@@ -119,11 +132,11 @@ async def _every(seconds: float, chore: Callable[[], Awaitable[object]]) -> None
             log.exception("housekeeping failed")
 
 
-def _observe_pool(engine: AsyncEngine) -> None:
+def _observe_pool(engine: AsyncEngine, hot: HotPool) -> None:
     pool = engine.pool
-    POOL_IN_USE.set(pool.checkedout())  # type: ignore[attr-defined]
-    POOL_SIZE.set(pool.checkedin() + pool.checkedout())  # type: ignore[attr-defined]
+    POOL_IN_USE.set(pool.checkedout() + hot.in_use())  # type: ignore[attr-defined]
+    POOL_SIZE.set(pool.checkedin() + pool.checkedout() + hot.size())  # type: ignore[attr-defined]
 
 
-async def _observe_pool_async(engine: AsyncEngine) -> None:
-    _observe_pool(engine)
+async def _observe_pool_async(engine: AsyncEngine, hot: HotPool) -> None:
+    _observe_pool(engine, hot)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db.hot import HotPool
 from graphql_api.auth import Caller
 from graphql_api.client_ip import resolve_client_ip
 from graphql_api.loaders import Loaders
@@ -23,6 +24,7 @@ class Context:
     response: Response
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
+    hot: HotPool
     loaders: Loaders
     request_id: str
     caller: Caller

@@ -6,12 +6,14 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from db.hot import HotPool
 from graphql_api.auth import Caller
 from graphql_api.context import Context
 from graphql_api.loaders import Loaders
@@ -28,11 +30,13 @@ class GraphQLView(GraphQL[Context, None]):
         *args: Any,
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
+        hot: HotPool,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.hot = hot
 
     def decode_json(self, data: str | bytes) -> object:
         # Numbers with a fraction stay exact: money never passes through a binary float.
@@ -45,6 +49,10 @@ class GraphQLView(GraphQL[Context, None]):
         except (ValueError, RecursionError, ArithmeticError) as error:
             raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
 
+    def encode_json(self, data: object) -> bytes:
+        # Every amount is a string by now (the Decimal scalar), so nothing here is money math.
+        return orjson.dumps(data)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -56,6 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             settings=self.settings,
             sessionmaker=self.sessionmaker,
+            hot=self.hot,
             loaders=Loaders.for_request(self.sessionmaker),
             request_id=state.get("request_id", ""),
             # No caller: the GraphiQL page was let through without a key; it runs nothing.

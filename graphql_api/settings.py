@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body")
     pool_size: int = Field(default=5, ge=1, description="connections kept per worker")
     max_overflow: int = Field(default=5, ge=0, description="extra connections per worker at peaks")
+    hot_pool_size: int = Field(
+        default=4, ge=1, description="connections per worker for lookups and redemptions"
+    )
     pool_timeout: float = Field(default=3.0, gt=0, description="seconds to wait for a connection")
     connect_timeout: float = Field(default=3.0, gt=0, description="seconds to open a connection")
     statement_timeout: float = Field(
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
     )
     expiry_sweep_seconds: float = Field(
         default=60.0, gt=0, description="how often coupons past validUntil are marked EXPIRED"
+    )
+    fast_reads: bool = Field(
+        default=True, description="answer plain couponByCode documents without GraphQL execution"
     )
     log_level: str = "INFO"
 

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+from asyncpg import Record
 from sqlalchemy import Row, Table, case, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.hot import HotPool
 from db.models import Coupon
 
 coupons = cast(Table, Coupon.__table__)
@@ -30,13 +32,8 @@ async def insert_coupon(session: AsyncSession, values: Mapping[str, Any]) -> Row
     return (await session.execute(statement)).one_or_none()
 
 
-async def coupon_by_code(
-    session: AsyncSession, code: str, *, for_update: bool = False
-) -> Row[Any] | None:
-    statement = select(coupons).where(c.code == code)
-    if for_update:
-        statement = statement.with_for_update()
-    return (await session.execute(statement)).one_or_none()
+async def coupon_by_code(hot: HotPool, code: str) -> Record | None:
+    return await hot.fetchrow("SELECT * FROM coupons WHERE code = $1", code)
 
 
 async def coupons_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Row[Any]]:
@@ -86,18 +83,6 @@ async def active_campaigns_page(
 async def count_active_campaigns(session: AsyncSession, now: datetime) -> int:
     statement = select(func.count()).select_from(coupons).where(_running_campaigns(now))
     return int((await session.execute(statement)).scalar_one())
-
-
-async def record_use(session: AsyncSession, coupon_id: UUID, status: str) -> Row[Any] | None:
-    """Count one use, guarded: no row comes back if it would pass `max_total_uses`."""
-    statement = (
-        update(coupons)
-        .where(c.id == coupon_id)
-        .where(c.max_total_uses.is_(None) | (c.current_total_uses < c.max_total_uses))
-        .values(current_total_uses=c.current_total_uses + 1, status=status, updated_at=func.now())
-        .returning(*coupons.c)
-    )
-    return (await session.execute(statement)).one_or_none()
 
 
 async def mark_expired(session: AsyncSession, now: datetime) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Row, Table, bindparam, func, select, true, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,30 +18,6 @@ usages = cast(Table, Usage.__table__)
 u = usages.c
 
 Keyset = tuple[datetime, UUID]
-
-
-async def usage_by_order(session: AsyncSession, order_id: str) -> Row[Any] | None:
-    return (await session.execute(select(usages).where(u.order_id == order_id))).one_or_none()
-
-
-async def insert_usage(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any] | None:
-    """Insert, or None when the order already has a usage (the unique index decides)."""
-    statement = (
-        insert(usages)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[u.order_id])
-        .returning(*usages.c)
-    )
-    return (await session.execute(statement)).one_or_none()
-
-
-async def count_user_uses(session: AsyncSession, coupon_id: UUID, user_id: str) -> int:
-    statement = (
-        select(func.count())
-        .select_from(usages)
-        .where(u.coupon_id == coupon_id, u.user_id == user_id)
-    )
-    return int((await session.execute(statement)).scalar_one())
 
 
 def _newest_first(statement: Any, first: int, after: Keyset | None) -> Any:

@@ -8,8 +8,6 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from graphql_api.domain.money import percentage_discount
-
 
 class CouponType(StrEnum):
     USER_SPECIFIC = "USER_SPECIFIC"
@@ -35,16 +33,6 @@ class DiscountTerms:
     discount_type: DiscountType
     discount_value: Decimal
     max_discount_amount: Decimal | None = None
-
-    def discount_for(self, order_value: Decimal) -> Decimal:
-        """The discount on `order_value`: capped, and never more than the order itself."""
-        if self.discount_type is DiscountType.PERCENTAGE:
-            discount = percentage_discount(order_value, self.discount_value)
-            if self.max_discount_amount is not None:
-                discount = min(discount, self.max_discount_amount)
-        else:
-            discount = self.discount_value
-        return min(discount, order_value)
 
 
 @dataclass(frozen=True, slots=True)

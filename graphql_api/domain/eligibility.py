@@ -1,12 +1,16 @@
-"""The redemption checks, in the order the contract fixes."""
+"""What a refused redemption tells the client.
+
+The checks themselves run in the database (`coupon_redeem`, migration 0003), where they can
+hold the coupon's row lock for one round trip only; this module turns their answer into
+the error the contract promises: a code, the input field at fault, a message for people.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
-from graphql_api.domain.coupons import Coupon, CouponStatus, CouponType, Usage
+from graphql_api.domain.coupons import Coupon
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.money import format_amount
 
@@ -19,56 +23,30 @@ class Quote:
     final_amount: Decimal
 
 
-def not_found(code: str) -> CouponError:
-    return CouponError(ErrorCode.NOT_FOUND, f"No coupon with code {code}", "code")
+_FIELDS = {
+    ErrorCode.NOT_FOUND: "code",
+    ErrorCode.ORDER_ALREADY_USED: "orderId",
+    ErrorCode.MIN_ORDER_VALUE_NOT_MET: "orderValue",
+}
 
 
-def check_order_reuse(existing: Usage, coupon: Coupon, user_id: str, order_value: Decimal) -> Usage:
-    """Step 3: an order that already has a usage is a retry of it, or refused."""
-    if (
-        existing.coupon_id == coupon.id
-        and existing.user_id == user_id
-        and existing.order_value == order_value
-    ):
-        return existing
-    raise CouponError(
-        ErrorCode.ORDER_ALREADY_USED,
-        "This order already carries a different coupon redemption",
-        "orderId",
-    )
-
-
-def quote_redemption(
-    coupon: Coupon, *, order_value: Decimal, user_uses: int, now: datetime
-) -> Quote:
-    """Steps 4 to 8: the first check that fails raises; otherwise the discount."""
-    if coupon.stored_status is CouponStatus.INACTIVE:
-        raise CouponError(ErrorCode.INACTIVE, "This coupon is not active")
-    if coupon.valid_from is not None and now < coupon.valid_from:
-        raise CouponError(ErrorCode.NOT_YET_VALID, "This coupon is not valid yet")
-    if coupon.is_expired_at(now):
-        raise CouponError(ErrorCode.EXPIRED, "This coupon has expired")
-    if order_value < coupon.min_order_value:
-        raise CouponError(
-            ErrorCode.MIN_ORDER_VALUE_NOT_MET,
-            f"The order value must be at least {format_amount(coupon.min_order_value)}",
-            "orderValue",
-        )
-    if user_uses >= coupon.max_uses_per_user:
-        if coupon.type is CouponType.USER_SPECIFIC:
-            raise CouponError(ErrorCode.ALREADY_REDEEMED, "This coupon has already been used")
-        raise CouponError(
-            ErrorCode.USER_LIMIT_REACHED,
-            f"This coupon can be used at most {coupon.max_uses_per_user} time(s) per customer",
-        )
-    if coupon.is_exhausted():
-        raise CouponError(ErrorCode.EXHAUSTED, "This coupon has no uses left")
-    discount = coupon.terms.discount_for(order_value)
-    return Quote(discount=discount, final_amount=order_value - discount)
-
-
-def status_after_use(coupon: Coupon) -> CouponStatus:
-    """The stored status once one more use is recorded."""
-    if coupon.max_total_uses is not None and coupon.current_total_uses + 1 >= coupon.max_total_uses:
-        return CouponStatus.EXHAUSTED
-    return coupon.stored_status
+def refusal(code: ErrorCode, coupon: Coupon | None, *, window_seconds: float) -> CouponError:
+    """The error for a redemption check that failed, worded with what the coupon says."""
+    messages = {
+        ErrorCode.NOT_FOUND: "No such coupon for this user",
+        ErrorCode.RATE_LIMITED: f"Too many unknown codes; try again within "
+        f"{window_seconds:.0f} seconds",
+        ErrorCode.ORDER_ALREADY_USED: "This order already carries a different coupon redemption",
+        ErrorCode.INACTIVE: "This coupon is not active",
+        ErrorCode.NOT_YET_VALID: "This coupon is not valid yet",
+        ErrorCode.EXPIRED: "This coupon has expired",
+        ErrorCode.MIN_ORDER_VALUE_NOT_MET: "The order value is below the coupon's minimum"
+        if coupon is None
+        else f"The order value must be at least {format_amount(coupon.min_order_value)}",
+        ErrorCode.ALREADY_REDEEMED: "This coupon has already been used",
+        ErrorCode.USER_LIMIT_REACHED: "This coupon's uses per customer are used up"
+        if coupon is None
+        else f"This coupon can be used at most {coupon.max_uses_per_user} time(s) per customer",
+        ErrorCode.EXHAUSTED: "This coupon has no uses left",
+    }
+    return CouponError(code, messages.get(code, code.value), _FIELDS.get(code))

@@ -42,12 +42,6 @@ def check_amount(value: Decimal, field: str, *, allow_zero: bool = False) -> Dec
     return in_cents
 
 
-def percentage_discount(order_value: Decimal, percent: Decimal) -> Decimal:
-    """`order_value * percent / 100`, rounded half-up to cents."""
-    with localcontext(_MONEY_CONTEXT):
-        return to_cents(order_value * percent / HUNDRED)
-
-
 def format_amount(value: Decimal) -> str:
     """The wire form of an amount: a plain string with exactly two places."""
     return f"{to_cents(value):f}"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -30,6 +31,13 @@ MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 2000
 
+# The limiters make their rule classes when constructed. Made once here, not per request:
+# the validation cache is keyed by the rule classes, and fresh ones would never hit it.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
 
 class CouponSchema(strawberry.Schema):
     def process_errors(
@@ -48,8 +56,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         MaskInternalErrors,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=512),
         PageArgumentsChecked,  # after validation, so it sees a valid document
     ]

@@ -70,9 +70,7 @@ class Mutation:
         context = info.context
         try:
             request = input.checked(context.client_ip, context.user_agent)
-            result = await redemption.redeem_coupon(
-                context.sessionmaker, request, context.guess_policy
-            )
+            result = await redemption.redeem_coupon(context.hot, request, context.guess_policy)
         except CouponError as error:
             REDEMPTIONS.labels(error.code.value).inc()
             return RedeemCouponPayload.failed(error)

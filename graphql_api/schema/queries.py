@@ -34,7 +34,7 @@ class Query:
     ) -> CouponNode | None:
         with arguments_checked():
             check_text(code, "code", max_length=MAX_CODE_LENGTH)
-        coupon = await coupon_queries.coupon_by_code(info.context.sessionmaker, code)
+        coupon = await coupon_queries.coupon_by_code(info.context.hot, code)
         return None if coupon is None else CouponNode.from_domain(coupon)
 
     @strawberry.field(description="The coupon with this id, or null.")
@@ -106,9 +106,7 @@ class Query:
         context = info.context
         try:
             request = input.checked(context.client_ip)
-            result = await redemption.validate_coupon(
-                context.sessionmaker, request, context.guess_policy
-            )
+            result = await redemption.validate_coupon(context.hot, request, context.guess_policy)
         except CouponError as error:
             return CouponValidation.refused(error, coupon=None)
         return CouponValidation.of(result)

@@ -67,7 +67,7 @@ async def create_timed_coupon(
         raise CouponError(
             ErrorCode.CODE_ALREADY_EXISTS, f"A coupon with code {new.code} already exists", "code"
         )
-    return to_coupon(row)
+    return to_coupon(row._mapping)
 
 
 async def _insert_with_generated_code(
@@ -77,5 +77,5 @@ async def _insert_with_generated_code(
         async with sessionmaker.begin() as session:
             row = await coupons.insert_coupon(session, {**values, "code": generate_code(prefix)})
         if row is not None:
-            return to_coupon(row)
+            return to_coupon(row._mapping)
     raise CodeSpaceExhaustedError(f"{CODE_ATTEMPTS} generated codes in a row were taken")

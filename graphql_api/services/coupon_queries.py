@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.hot import HotPool
 from db.queries import coupons, usages
 from graphql_api.domain.codes import normalize_code
 from graphql_api.domain.coupons import Coupon, Usage
@@ -24,21 +25,25 @@ def _keyset(request: PageRequest) -> tuple[datetime, UUID] | None:
     return None if request.after is None else (request.after.at, request.after.id)
 
 
-def _page(rows: Sequence[Row[Any]], first: int, convert: Callable[[Row[Any]], T]) -> Page[T]:
+def _page(
+    rows: Sequence[Row[Any]], first: int, convert: Callable[[Mapping[Any, Any]], T]
+) -> Page[T]:
     """Pages are read with one extra row, which only says whether another page follows."""
-    return Page(items=[convert(row) for row in rows[:first]], has_next_page=len(rows) > first)
+    return Page(
+        items=[convert(row._mapping) for row in rows[:first]], has_next_page=len(rows) > first
+    )
 
 
-async def coupon_by_code(sessionmaker: Sessions, code: str) -> Coupon | None:
-    async with sessionmaker() as session:
-        row = await coupons.coupon_by_code(session, normalize_code(code))
+async def coupon_by_code(hot: HotPool, code: str) -> Coupon | None:
+    """The hottest read of all, on the prepared-statement pool."""
+    row = await coupons.coupon_by_code(hot, normalize_code(code))
     return None if row is None else to_coupon(row)
 
 
 async def coupons_by_ids(sessionmaker: Sessions, ids: Sequence[UUID]) -> dict[UUID, Coupon]:
     async with sessionmaker() as session:
         rows = await coupons.coupons_by_ids(session, ids)
-    return {row.id: to_coupon(row) for row in rows}
+    return {row.id: to_coupon(row._mapping) for row in rows}
 
 
 async def user_coupons(sessionmaker: Sessions, user_id: str, page: PageRequest) -> Page[Coupon]:

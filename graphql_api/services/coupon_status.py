@@ -20,4 +20,4 @@ async def set_active(
         row = await coupons.set_active(session, coupon_id, active=active)
     if row is None:
         raise CouponError(ErrorCode.NOT_FOUND, f"No coupon with id {coupon_id}", "id")
-    return to_coupon(row)
+    return to_coupon(row._mapping)

@@ -1,25 +1,35 @@
-"""Validating and redeeming a coupon: the checks of the contract, then one transaction."""
+"""Validating and redeeming a coupon: one call of the database's `coupon_redeem`.
+
+The function locks the coupon's row, runs the checks in the contract's order and writes
+the usage, the count and the status, all in the one statement. Run in autocommit, the
+statement is the transaction: the lock is held while the function runs and no longer,
+which is what lets a hot coupon take redemptions as fast as PostgreSQL can commit them.
+Guessing is counted in the same call. Every limit is the database's to enforce.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from asyncpg import Record
 
-from db.queries import coupons, usages
-from graphql_api.domain.coupons import Coupon, Usage
-from graphql_api.domain.eligibility import (
-    Quote,
-    check_order_reuse,
-    not_found,
-    quote_redemption,
-    status_after_use,
+from db.hot import HotPool
+from db.queries.redemptions import call_coupon_redeem
+from graphql_api.domain.coupons import (
+    Coupon,
+    CouponStatus,
+    CouponType,
+    DiscountTerms,
+    DiscountType,
+    Usage,
 )
-from graphql_api.domain.errors import CouponError
+from graphql_api.domain.eligibility import Quote, refusal
+from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.inputs import RedemptionRequest
-from graphql_api.services.guessing import GuessPolicy, guarded, subjects
-from graphql_api.services.records import to_coupon, to_usage
+from graphql_api.services.guessing import GuessPolicy, subjects
+
+# Refusals that come without a coupon to describe.
+_NO_COUPON = {ErrorCode.NOT_FOUND, ErrorCode.RATE_LIMITED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,111 +49,101 @@ class Validation:
     outcome: Quote | CouponError
 
 
-async def _find_coupon(session: AsyncSession, request: RedemptionRequest, *, lock: bool) -> Coupon:
-    """Step 2: the coupon, which a USER_SPECIFIC one only is for its own user."""
-    row = await coupons.coupon_by_code(session, request.code, for_update=lock)
-    coupon = None if row is None else to_coupon(row)
-    if coupon is None or not coupon.is_visible_to(request.user_id):
-        raise not_found(request.code)
-    return coupon
-
-
-async def _earlier_use_of_order(
-    session: AsyncSession, request: RedemptionRequest, coupon: Coupon
-) -> Usage | None:
-    """Step 3: the usage this order already carries, when it is a retry of this redemption."""
+async def redeem_coupon(
+    hot: HotPool,
+    request: RedemptionRequest,
+    policy: GuessPolicy,
+) -> Redemption:
+    """Check and record one use; a retry of a recorded order returns that usage again."""
     if request.order_id is None:
-        return None
-    row = await usages.usage_by_order(session, request.order_id)
-    if row is None:
-        return None
-    return check_order_reuse(to_usage(row), coupon, request.user_id, request.order_value)
-
-
-async def _quote(session: AsyncSession, request: RedemptionRequest, coupon: Coupon) -> Quote:
-    """Steps 4 to 8."""
-    user_uses = await usages.count_user_uses(session, coupon.id, request.user_id)
-    return quote_redemption(
-        coupon, order_value=request.order_value, user_uses=user_uses, now=datetime.now(UTC)
-    )
+        raise ValueError("a redemption needs an order id")
+    row = await _call(hot, request, policy, dry_run=False)
+    outcome = ErrorCode(row["r_outcome"]) if row["r_outcome"] != "OK" else None
+    coupon = None if row["c_id"] is None else _coupon(row)
+    if outcome is not None or coupon is None:
+        raise refusal(outcome or ErrorCode.NOT_FOUND, coupon, window_seconds=_seconds(policy))
+    return Redemption(usage=_usage(row), coupon=coupon, replayed=row["r_replayed"])
 
 
 async def validate_coupon(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    hot: HotPool,
     request: RedemptionRequest,
     policy: GuessPolicy,
 ) -> Validation:
     """The checks of `redeem_coupon` without a write; a retry of a recorded order is valid.
 
-    NOT_FOUND (and RATE_LIMITED) raise: there is no coupon to describe. Later failures come
+    NOT_FOUND and RATE_LIMITED raise: there is no coupon to describe. Later failures come
     with the coupon.
     """
-    who = subjects(request.user_id, request.ip_address)
-    return await guarded(sessionmaker, policy, who, lambda: _validate(sessionmaker, request))
-
-
-async def redeem_coupon(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    request: RedemptionRequest,
-    policy: GuessPolicy,
-) -> Redemption:
-    """Check and record one use in one transaction, unless the caller is guessing codes."""
-    who = subjects(request.user_id, request.ip_address)
-    return await guarded(sessionmaker, policy, who, lambda: _redeem(sessionmaker, request))
-
-
-async def _validate(
-    sessionmaker: async_sessionmaker[AsyncSession], request: RedemptionRequest
-) -> Validation:
-    async with sessionmaker() as session:
-        coupon = await _find_coupon(session, request, lock=False)
-        try:
-            earlier = await _earlier_use_of_order(session, request, coupon)
-            if earlier is not None:
-                quote = Quote(earlier.discount_applied, earlier.final_amount)
-            else:
-                quote = await _quote(session, request, coupon)
-        except CouponError as error:
-            return Validation(coupon, error)
-        return Validation(coupon, quote)
-
-
-async def _redeem(
-    sessionmaker: async_sessionmaker[AsyncSession], request: RedemptionRequest
-) -> Redemption:
-    """The coupon row is locked first, so every check after it sees every earlier redemption
-    of this coupon; the order's unique index settles a race between different coupons.
-    """
-    if request.order_id is None:
-        raise ValueError("a redemption needs an order id")
-    async with sessionmaker.begin() as session:
-        coupon = await _find_coupon(session, request, lock=True)
-        earlier = await _earlier_use_of_order(session, request, coupon)
-        if earlier is not None:
-            return Redemption(earlier, coupon, replayed=True)
-        quote = await _quote(session, request, coupon)
-        inserted = await usages.insert_usage(
-            session,
-            {
-                "coupon_id": coupon.id,
-                "user_id": request.user_id,
-                "order_id": request.order_id,
-                "order_value": request.order_value,
-                "discount_applied": quote.discount,
-                "final_amount": quote.final_amount,
-                "ip_address": request.ip_address,
-                "user_agent": request.user_agent,
-            },
+    row = await _call(hot, request, policy, dry_run=True)
+    window = _seconds(policy)
+    if row["r_outcome"] in _NO_COUPON or row["c_id"] is None:
+        raise refusal(ErrorCode(row["r_outcome"]), None, window_seconds=window)
+    coupon = _coupon(row)
+    if row["r_outcome"] != "OK":
+        return Validation(
+            coupon, refusal(ErrorCode(row["r_outcome"]), coupon, window_seconds=window)
         )
-        if inserted is None:
-            # Another coupon's redemption of this order committed while we checked.
-            taken = await usages.usage_by_order(session, request.order_id)
-            if taken is None:
-                raise RuntimeError("order conflict without a committed usage")
-            usage = check_order_reuse(to_usage(taken), coupon, request.user_id, request.order_value)
-            return Redemption(usage, coupon, replayed=True)
-        counted = await coupons.record_use(session, coupon.id, status_after_use(coupon).value)
-        if counted is None:
-            # Unreachable while the row lock holds; the guard keeps the limit even if not.
-            raise RuntimeError("use count guard refused a checked redemption")
-        return Redemption(to_usage(inserted), to_coupon(counted), replayed=False)
+    return Validation(coupon, Quote(row["r_discount"], row["r_final_amount"]))
+
+
+async def _call(
+    hot: HotPool, request: RedemptionRequest, policy: GuessPolicy, *, dry_run: bool
+) -> Record:
+    return await call_coupon_redeem(
+        hot,
+        code=request.code,
+        user_id=request.user_id,
+        order_id=request.order_id,
+        order_value=request.order_value,
+        ip_address=request.ip_address,
+        user_agent=request.user_agent,
+        guess_subjects=subjects(request.user_id, request.ip_address),
+        guess_limit=policy.limit,
+        guess_window=policy.window,
+        dry_run=dry_run,
+    )
+
+
+def _seconds(policy: GuessPolicy) -> float:
+    return policy.window.total_seconds()
+
+
+def _coupon(row: Record) -> Coupon:
+    return Coupon(
+        id=row["c_id"],
+        code=row["c_code"],
+        type=CouponType(row["c_type"]),
+        terms=DiscountTerms(
+            DiscountType(row["c_discount_type"]),
+            row["c_discount_value"],
+            row["c_max_discount_amount"],
+        ),
+        min_order_value=row["c_min_order_value"],
+        description=row["c_description"],
+        user_id=row["c_user_id"],
+        valid_from=row["c_valid_from"],
+        valid_until=row["c_valid_until"],
+        max_uses_per_user=row["c_max_uses_per_user"],
+        max_total_uses=row["c_max_total_uses"],
+        current_total_uses=row["c_current_total_uses"],
+        stored_status=CouponStatus(row["c_status"]),
+        created_by=row["c_created_by"],
+        created_at=row["c_created_at"],
+        updated_at=row["c_updated_at"],
+    )
+
+
+def _usage(row: Record) -> Usage:
+    return Usage(
+        id=row["u_id"],
+        coupon_id=row["c_id"],
+        user_id=row["u_user_id"],
+        order_id=row["u_order_id"],
+        order_value=row["u_order_value"],
+        discount_applied=row["u_discount_applied"],
+        final_amount=row["u_final_amount"],
+        used_at=row["u_used_at"],
+        ip_address=None if row["u_ip_address"] is None else str(row["u_ip_address"]),
+        user_agent=row["u_user_agent"],
+    )

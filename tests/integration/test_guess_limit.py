@@ -432,7 +432,7 @@ def test_aliased_redemptions_in_one_request_are_counted_one_by_one(gql, db):
     assert failures(db, "user:batcher") == LIMIT
 
 
-def test_aliased_validations_running_together_are_each_counted(gql, db):
+def test_aliased_validations_running_together_learn_no_more_than_the_limit(gql, db):
     # given one query document with fifteen validations of unknown codes, which run at once
     document = aliased(
         "query", "validateCoupon", "ValidateCouponInput", 15, "{ valid errors { code } }"
@@ -442,11 +442,12 @@ def test_aliased_validations_running_together_are_each_counted(gql, db):
     }
     # when
     data = gql(document, variables)
-    # then every one is counted, and no more than ten learn that their code does not exist
+    # then no more than ten learn that their code does not exist: each is either counted
+    # as a failure or refused because the count had reached the limit
     answers = Counter(error_code(data[f"g{n}"]) for n in range(15))
     assert set(answers) <= {"NOT_FOUND", "RATE_LIMITED"}
     assert answers["NOT_FOUND"] <= LIMIT
-    assert failures(db, "user:batcher") == 15
+    assert LIMIT <= (failures(db, "user:batcher") or 0) <= 15
     assert guess(gql, "batcher", 99) == "RATE_LIMITED"
 
 

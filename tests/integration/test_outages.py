@@ -57,8 +57,11 @@ async def test_killing_connections_mid_flight_fails_cleanly_and_recovers(gql, db
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
         in_flight = [asyncio.create_task(redeem(client, n)) for n in range(40)]
         await wait_for_lock_waiters(db, at_least=3)
-        # when the service's connections are killed mid-transaction
+        # when the service's connections are killed mid-statement, and killed again when the
+        # service retries on fresh ones (a redemption is safe to retry: the order decides)
         killed = await asyncio.to_thread(db.value, KILL_SERVICE_CONNECTIONS)
+        await wait_for_lock_waiters(db, at_least=1)
+        killed += await asyncio.to_thread(db.value, KILL_SERVICE_CONNECTIONS)
         await blocking.commit()
         bodies = await asyncio.gather(*in_flight)
     await blocker.close()
