@@ -19,6 +19,10 @@ from sqlalchemy.engine import make_url
 _STALE = (asyncpg.ConnectionDoesNotExistError,)
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    return None
+
+
 class HotPool:
     def __init__(
         self,
@@ -51,6 +55,9 @@ class HotPool:
                     timeout=self._connect_timeout,
                     command_timeout=self._statement_timeout,
                     server_settings={"application_name": "coupons", "timezone": "UTC"},
+                    # The default reset is a round trip on every release (RESET ALL, UNLISTEN
+                    # ...) undoing session state these statements never set.
+                    reset=_keep_session,
                 )
         return self._pool
 

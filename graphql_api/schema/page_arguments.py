@@ -45,13 +45,22 @@ class PageArgumentsChecked(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if document is not None and not context.pre_execution_errors:
+        if (
+            document is not None
+            and not context.pre_execution_errors
+            and _has_page_arguments(context.query)
+        ):
             errors = list(
                 _page_argument_errors(document, context.operation_name, context.variables)
             )
             if errors:
                 context.pre_execution_errors = errors
         yield
+
+
+def _has_page_arguments(query: str | None) -> bool:
+    """A cheap first look: most documents (every redemption) have no page argument."""
+    return query is None or "first" in query or "after" in query
 
 
 def _page_argument_errors(
