@@ -26,7 +26,7 @@ from graphql_api.logs import configure_logging
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
 from graphql_api.schema import build_schema
-from graphql_api.schema.fast_reads import FastReads
+from graphql_api.schema.compiled import CompiledOperations
 from graphql_api.services.coupon_queries import mark_expired_coupons
 from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings, get_settings
@@ -113,7 +113,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AccessLogMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
-            *([Middleware(FastReads, hot=hot)] if settings.fast_reads else []),
+            *(
+                [Middleware(CompiledOperations, settings=settings, hot=hot)]
+                if settings.compiled_operations
+                else []
+            ),
         ],
         lifespan=lifespan,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,10 +38,7 @@ class Context:
 
     @property
     def guess_policy(self) -> GuessPolicy:
-        return GuessPolicy(
-            limit=self.settings.guess_limit,
-            window=timedelta(seconds=self.settings.guess_window_seconds),
-        )
+        return GuessPolicy.of(self.settings)
 
     @property
     def user_agent(self) -> str | None:

@@ -12,12 +12,17 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.queries import guesses
+from graphql_api.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class GuessPolicy:
     limit: int
     window: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> GuessPolicy:
+        return cls(settings.guess_limit, timedelta(seconds=settings.guess_window_seconds))
 
 
 def subjects(user_id: str, ip_address: str | None) -> list[str]:

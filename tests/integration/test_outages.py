@@ -66,12 +66,12 @@ async def test_killing_connections_mid_flight_fails_cleanly_and_recovers(gql, db
         bodies = await asyncio.gather(*in_flight)
     await blocker.close()
 
-    # then every answer is a success or a clean SERVICE_UNAVAILABLE, and some were killed
+    # then every answer is a success (the service retries a statement whose connection died
+    # under it once, on a fresh one) or a clean SERVICE_UNAVAILABLE
     assert killed >= 3
     for body in bodies:
         assert_clean(body)
     outcomes = Counter("unavailable" if b.get("errors") else "ok" for b in bodies)
-    assert outcomes["unavailable"] >= 1, outcomes
     # and the service recovers by itself
     answer = GraphQLClient(server.base_url)(
         REDEEM_COUPON,

@@ -1,0 +1,431 @@
+"""Compiled paths for the two hottest operations: `couponByCode` and `redeemCoupon`.
+
+A storefront sends the same two documents on every checkout. GraphQL execution costs far
+more than the one statement behind each, so a document of exactly one of these shapes is
+checked once, against the same limits, and compiled to a plan: read the input, call the
+same service the resolver calls, and pick the fields with the schema's own types and
+scalars. Anything else, and anything that goes wrong, takes the ordinary path, which then
+answers as it always does (a redemption is safe to run again: the order decides). A test
+compares the two paths' answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    NamedTypeNode,
+    NonNullTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    StringValueNode,
+    VariableNode,
+    parse,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from db.hot import HotPool
+from graphql_api.client_ip import resolve_client_ip
+from graphql_api.domain.codes import MAX_CODE_LENGTH
+from graphql_api.domain.errors import CouponError, ErrorCode
+from graphql_api.domain.inputs import check_text
+from graphql_api.metrics import REDEMPTIONS
+from graphql_api.schema import MAX_ALIASES, MAX_TOKENS
+from graphql_api.schema.inputs import RedeemCouponInput
+from graphql_api.schema.payloads import RedeemCouponPayload
+from graphql_api.schema.scalars import parse_decimal, serialize_datetime, serialize_decimal
+from graphql_api.schema.types import CouponNode
+from graphql_api.services import redemption
+from graphql_api.services.coupon_queries import coupon_by_code
+from graphql_api.services.guessing import GuessPolicy
+from graphql_api.settings import Settings
+
+COUPON_LEAVES = {
+    "id": "id",
+    "code": "code",
+    "type": "type",
+    "discountType": "discount_type",
+    "discountValue": "discount_value",
+    "maxDiscountAmount": "max_discount_amount",
+    "minOrderValue": "min_order_value",
+    "description": "description",
+    "userId": "user_id",
+    "validFrom": "valid_from",
+    "validUntil": "valid_until",
+    "maxUsesPerUser": "max_uses_per_user",
+    "maxTotalUses": "max_total_uses",
+    "currentTotalUses": "current_total_uses",
+    "status": "status",
+    "createdBy": "created_by",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+USAGE_LEAVES = {
+    "id": "id",
+    "userId": "user_id",
+    "orderId": "order_id",
+    "orderValue": "order_value",
+    "discountApplied": "discount_applied",
+    "finalAmount": "final_amount",
+    "usedAt": "used_at",
+    "ipAddress": "ip_address",
+    "userAgent": "user_agent",
+}
+ERROR_LEAVES = {"code": "code", "field": "field", "message": "message"}
+PAYLOAD_LEAVES = {"discountAmount": "discount_amount", "finalAmount": "final_amount"}
+INPUT_FIELDS = {
+    "code": "code",
+    "userId": "user_id",
+    "orderId": "order_id",
+    "orderValue": "order_value",
+    "ipAddress": "ip_address",
+    "userAgent": "user_agent",
+}
+REQUIRED_INPUT = {"code", "userId", "orderId", "orderValue"}
+MAX_PLANS = 256
+MAX_BODY = 64 * 1024  # the planned documents are small; larger bodies take the ordinary path
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """One field to answer: a leaf (attribute) or an object (its own selections)."""
+
+    key: str
+    attribute: str
+    children: tuple[Selection, ...] | None = None
+    typename: str | None = None  # for __typename
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    kind: str  # "lookup" or "redeem"
+    operation_name: str | None
+    response_key: str
+    literal: str | None  # the lookup's code written in the document
+    variable: str | None  # the variable holding the code or the redemption input
+    selections: tuple[Selection, ...]
+
+
+def compile_plan(query: str) -> Plan | None:
+    """A plan when `query` is one plain lookup or redemption, else None."""
+    try:
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    return _plan(document)
+
+
+def _plan(document: DocumentNode) -> Plan | None:
+    if len(document.definitions) != 1:
+        return None
+    operation = document.definitions[0]
+    if (
+        not isinstance(operation, OperationDefinitionNode)
+        or operation.directives
+        or len(operation.selection_set.selections) != 1
+    ):
+        return None
+    root = operation.selection_set.selections[0]
+    if not isinstance(root, FieldNode) or root.directives or root.selection_set is None:
+        return None
+    if operation.operation is OperationType.QUERY and root.name.value == "couponByCode":
+        kind, argument_name, input_type = "lookup", "code", "String"
+        leaves, objects, typename = COUPON_LEAVES, {}, "Coupon"
+    elif operation.operation is OperationType.MUTATION and root.name.value == "redeemCoupon":
+        kind, argument_name, input_type = "redeem", "input", "RedeemCouponInput"
+        leaves, objects, typename = PAYLOAD_LEAVES, PAYLOAD_OBJECTS, "RedeemCouponPayload"
+    else:
+        return None
+    arguments = root.arguments or ()
+    if len(arguments) != 1 or arguments[0].name.value != argument_name:
+        return None
+    variables = {d.variable.name.value: d for d in operation.variable_definitions or ()}
+    value = arguments[0].value
+    literal = variable = None
+    if isinstance(value, StringValueNode) and kind == "lookup" and not variables:
+        literal = value.value
+    elif isinstance(value, VariableNode):
+        variable = value.name.value
+        definition = variables.get(variable)
+        if (
+            len(variables) != 1
+            or definition is None
+            or definition.default_value is not None
+            or definition.directives
+            or not isinstance(definition.type, NonNullTypeNode)
+            or not isinstance(definition.type.type, NamedTypeNode)
+            or definition.type.type.name.value != input_type
+        ):
+            return None
+    else:
+        return None
+    budget = [MAX_ALIASES - (root.alias is not None)]
+    selections = _selections(root.selection_set, leaves, objects, typename, budget)
+    if selections is None:
+        return None
+    name = None if operation.name is None else operation.name.value
+    return Plan(kind, name, (root.alias or root.name).value, literal, variable, selections)
+
+
+def _selections(
+    selection_set: SelectionSetNode,
+    leaves: dict[str, str],
+    objects: dict[str, tuple[dict[str, str], dict[str, Any], str]],
+    typename: str,
+    budget: list[int],
+) -> tuple[Selection, ...] | None:
+    chosen: list[Selection] = []
+    keys: set[str] = set()
+    for node in selection_set.selections:
+        if not isinstance(node, FieldNode) or node.arguments or node.directives:
+            return None
+        name = node.name.value
+        key = (node.alias or node.name).value
+        budget[0] -= node.alias is not None
+        if key in keys or budget[0] < 0:
+            return None  # field merging and the alias limit: the ordinary path decides
+        keys.add(key)
+        if name == "__typename" and node.selection_set is None:
+            chosen.append(Selection(key, name, typename=typename))
+        elif name in leaves and node.selection_set is None:
+            chosen.append(Selection(key, leaves[name]))
+        elif name in objects and node.selection_set is not None:
+            child_leaves, child_objects, child_typename = objects[name]
+            children = _selections(
+                node.selection_set, child_leaves, child_objects, child_typename, budget
+            )
+            if children is None:
+                return None
+            chosen.append(Selection(key, name, children))
+        else:
+            return None
+    return tuple(chosen)
+
+
+# RedeemCouponPayload's object fields: GraphQL name -> (leaves, objects, type name).
+PAYLOAD_OBJECTS: dict[str, tuple[dict[str, str], dict[str, Any], str]] = {
+    "usage": (USAGE_LEAVES, {"coupon": (COUPON_LEAVES, {}, "Coupon")}, "Usage"),
+    "errors": (ERROR_LEAVES, {}, "CouponError"),
+}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return serialize_decimal(value)
+    if isinstance(value, datetime):
+        return serialize_datetime(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _render(source: Any, selections: tuple[Selection, ...], related: dict[str, Any]) -> Any:
+    """The answer for `selections` of `source`; `related` holds objects that GraphQL would
+    resolve separately (a usage's coupon, already returned by the redemption)."""
+    if source is None:
+        return None
+    if isinstance(source, list):
+        return [_render(item, selections, related) for item in source]
+    answer: dict[str, Any] = {}
+    for selection in selections:
+        if selection.typename is not None:
+            answer[selection.key] = selection.typename
+        elif selection.children is None:
+            answer[selection.key] = _value(getattr(source, selection.attribute))
+        else:
+            child = related.get(selection.attribute, getattr(source, selection.attribute, None))
+            answer[selection.key] = _render(child, selection.children, related)
+    return answer
+
+
+class CompiledOperations:
+    """ASGI middleware in front of /graphql: answers planned documents, passes the rest on."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, hot: HotPool) -> None:
+        self.app = app
+        self.settings = settings
+        self.hot = hot
+        self.policy = GuessPolicy.of(settings)
+        self.plans: OrderedDict[str, Plan | None] = OrderedDict()
+
+    def plan(self, query: str) -> Plan | None:
+        if query in self.plans:
+            self.plans.move_to_end(query)
+            return self.plans[query]
+        plan = compile_plan(query)
+        self.plans[query] = plan
+        if len(self.plans) > MAX_PLANS:
+            self.plans.popitem(last=False)
+        return plan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != "/graphql"
+            or not _is_json(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        body, messages = await _read_body(receive)
+        # Only a document naming one of the two fields can have a plan: others skip parsing.
+        answer = None
+        if body is not None and (b"couponByCode" in body or b"redeemCoupon" in body):
+            answer = await self._answer(body, scope)
+        if answer is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(answer)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _answer(self, body: bytes, scope: Scope) -> bytes | None:
+        try:
+            request = json.loads(body, parse_float=Decimal)
+        except (ValueError, RecursionError, ArithmeticError):
+            return None
+        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+            return None
+        if request.keys() - {"query", "variables", "operationName", "extensions"}:
+            return None
+        plan = self.plan(request["query"])
+        operation_name = request.get("operationName")
+        if plan is None or operation_name not in (None, plan.operation_name):
+            return None
+        variables = request.get("variables") or {}
+        if not isinstance(variables, dict):
+            return None
+        given = plan.literal if plan.variable is None else variables.get(plan.variable)
+        try:
+            if plan.kind == "lookup":
+                data, outcome = await self._lookup(plan, given)
+            else:
+                data, outcome = await self._redeem(plan, given, scope)
+        except Exception:  # bad input or an outage: the ordinary path answers
+            return None
+        if data is _NOT_PLANNED:
+            return None
+        scope.setdefault("state", {})["graphql"] = {
+            "operation_name": operation_name[:100] if isinstance(operation_name, str) else None,
+            "root_fields": "couponByCode" if plan.kind == "lookup" else "redeemCoupon",
+            "outcome": outcome,
+        }
+        return orjson.dumps({"data": {plan.response_key: data}})
+
+    async def _lookup(self, plan: Plan, code: Any) -> tuple[Any, str]:
+        if not isinstance(code, str):
+            return _NOT_PLANNED, ""
+        check_text(code, "code", max_length=MAX_CODE_LENGTH)
+        coupon = await coupon_by_code(self.hot, code)
+        node = None if coupon is None else CouponNode.from_domain(coupon)
+        return _render(node, plan.selections, {}), "ok"
+
+    async def _redeem(self, plan: Plan, fields: Any, scope: Scope) -> tuple[Any, str]:
+        redeem_input = _redeem_input(fields)
+        if redeem_input is None:
+            return _NOT_PLANNED, ""
+        client_ip, user_agent = _client(scope, self.settings)
+        related: dict[str, Any] = {}
+        try:
+            request = redeem_input.checked(client_ip, user_agent)
+            result = await redemption.redeem_coupon(self.hot, request, self.policy)
+        except CouponError as error:
+            REDEMPTIONS.labels(error.code.value).inc()
+            payload = RedeemCouponPayload.failed(error)
+            limited = error.code is ErrorCode.RATE_LIMITED
+            return _render(payload, plan.selections, related), (
+                "rate_limited" if limited else "refused"
+            )
+        REDEMPTIONS.labels("REPLAYED" if result.replayed else "OK").inc()
+        related["coupon"] = CouponNode.from_domain(result.coupon)
+        payload = RedeemCouponPayload.of(result)
+        return _render(payload, plan.selections, related), "ok"
+
+
+_NOT_PLANNED = object()
+
+
+def _redeem_input(fields: Any) -> RedeemCouponInput | None:
+    """The input as GraphQL would coerce it, or None when coercion would not be plain."""
+    if not isinstance(fields, dict) or not REQUIRED_INPUT <= fields.keys() <= INPUT_FIELDS.keys():
+        return None
+    values: dict[str, Any] = {}
+    for name, attribute in INPUT_FIELDS.items():
+        value = fields.get(name, strawberry.UNSET)
+        if name == "orderValue":
+            value = parse_decimal(value)  # raises for what the scalar refuses
+        elif value is None and name not in REQUIRED_INPUT:
+            pass
+        elif value is not strawberry.UNSET and not isinstance(value, str):
+            return None
+        values[attribute] = value
+    return RedeemCouponInput(**values)
+
+
+def _client(scope: Scope, settings: Settings) -> tuple[str | None, str | None]:
+    peer = scope["client"][0] if scope.get("client") else None
+    forwarded = b", ".join(
+        value for name, value in scope["headers"] if name == b"x-forwarded-for"
+    ).decode("latin-1")
+    # The first line, as Starlette's Headers.get reads it for the ordinary path.
+    agent = next((value for name, value in scope["headers"] if name == b"user-agent"), None)
+    return (
+        resolve_client_ip(peer, forwarded or None, settings.proxy_networks),
+        None if agent is None else agent.decode("latin-1"),
+    )
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
+    return content_type.split(b";")[0].strip().lower() == b"application/json"
+
+
+async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
+    """The whole body (None when it is too large to be a planned document) and the
+    messages read, so that the ordinary path can be handed the same stream."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > MAX_BODY:
+            return None, messages
+        if not message.get("more_body", False):
+            return b"".join(chunks), messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
