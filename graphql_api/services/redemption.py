@@ -17,16 +17,13 @@ from db.hot import HotPool
 from db.queries.redemptions import call_coupon_redeem
 from graphql_api.domain.coupons import (
     Coupon,
-    CouponStatus,
-    CouponType,
-    DiscountTerms,
-    DiscountType,
     Usage,
 )
 from graphql_api.domain.eligibility import Quote, refusal
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.inputs import RedemptionRequest
 from graphql_api.services.guessing import GuessPolicy, subjects
+from graphql_api.services.records import to_coupon, to_usage
 
 # Refusals that come without a coupon to describe.
 _NO_COUPON = {ErrorCode.NOT_FOUND, ErrorCode.RATE_LIMITED}
@@ -110,40 +107,8 @@ def _seconds(policy: GuessPolicy) -> float:
 
 
 def _coupon(row: Record) -> Coupon:
-    return Coupon(
-        id=row["c_id"],
-        code=row["c_code"],
-        type=CouponType(row["c_type"]),
-        terms=DiscountTerms(
-            DiscountType(row["c_discount_type"]),
-            row["c_discount_value"],
-            row["c_max_discount_amount"],
-        ),
-        min_order_value=row["c_min_order_value"],
-        description=row["c_description"],
-        user_id=row["c_user_id"],
-        valid_from=row["c_valid_from"],
-        valid_until=row["c_valid_until"],
-        max_uses_per_user=row["c_max_uses_per_user"],
-        max_total_uses=row["c_max_total_uses"],
-        current_total_uses=row["c_current_total_uses"],
-        stored_status=CouponStatus(row["c_status"]),
-        created_by=row["c_created_by"],
-        created_at=row["c_created_at"],
-        updated_at=row["c_updated_at"],
-    )
+    return to_coupon(row, prefix="c_")
 
 
 def _usage(row: Record) -> Usage:
-    return Usage(
-        id=row["u_id"],
-        coupon_id=row["c_id"],
-        user_id=row["u_user_id"],
-        order_id=row["u_order_id"],
-        order_value=row["u_order_value"],
-        discount_applied=row["u_discount_applied"],
-        final_amount=row["u_final_amount"],
-        used_at=row["u_used_at"],
-        ip_address=None if row["u_ip_address"] is None else str(row["u_ip_address"]),
-        user_agent=row["u_user_agent"],
-    )
+    return to_usage(row, prefix="u_", coupon_id=row["c_id"])
