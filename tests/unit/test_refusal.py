@@ -4,26 +4,14 @@ MIN_ORDER_VALUE_NOT_MET, none otherwise), and a message worded with what the cou
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
-from uuid import uuid4
 
 import pytest
 
-from graphql_api.domain.coupons import (
-    Coupon,
-    CouponStatus,
-    CouponType,
-    DiscountTerms,
-    DiscountType,
-)
 from graphql_api.domain.eligibility import refusal
 from graphql_api.domain.errors import CouponError, ErrorCode
+from tests.support.builders import campaign
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
 WINDOW_SECONDS = 60.0
 
 FIELDS = {
@@ -31,29 +19,6 @@ FIELDS = {
     ErrorCode.ORDER_ALREADY_USED: "orderId",
     ErrorCode.MIN_ORDER_VALUE_NOT_MET: "orderValue",
 }
-
-
-def campaign(**overrides: Any) -> Coupon:
-    """A TIME_SPECIFIC coupon: 10% off orders of 20.00 or more, twice per customer."""
-    coupon = Coupon(
-        id=uuid4(),
-        code="SUMMER10",
-        type=CouponType.TIME_SPECIFIC,
-        terms=DiscountTerms(DiscountType.PERCENTAGE, Decimal("10.00")),
-        min_order_value=Decimal("20.00"),
-        description=None,
-        user_id=None,
-        valid_from=NOW - DAY,
-        valid_until=NOW + DAY,
-        max_uses_per_user=2,
-        max_total_uses=10,
-        current_total_uses=0,
-        stored_status=CouponStatus.ACTIVE,
-        created_by=None,
-        created_at=NOW - 2 * DAY,
-        updated_at=NOW - 2 * DAY,
-    )
-    return replace(coupon, **overrides)
 
 
 @pytest.mark.parametrize("coupon", [None, campaign()], ids=["without-coupon", "with-coupon"])

@@ -3,54 +3,22 @@ maxTotalUses, whether or not the row says so; the first of INACTIVE, EXPIRED, EX
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
-from uuid import uuid4
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from graphql_api.domain.coupons import (
-    Coupon,
     CouponStatus,
     CouponType,
-    DiscountTerms,
-    DiscountType,
 )
-
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
+from tests.support.builders import DAY, NOW, campaign
 
 ACTIVE = CouponStatus.ACTIVE
 INACTIVE = CouponStatus.INACTIVE
 EXPIRED = CouponStatus.EXPIRED
 EXHAUSTED = CouponStatus.EXHAUSTED
-
-
-def campaign(**overrides: Any) -> Coupon:
-    """An ACTIVE TIME_SPECIFIC coupon, open around NOW with uses left, unless overridden."""
-    coupon = Coupon(
-        id=uuid4(),
-        code="SUMMER10",
-        type=CouponType.TIME_SPECIFIC,
-        terms=DiscountTerms(DiscountType.PERCENTAGE, Decimal("10.00")),
-        min_order_value=Decimal("0.00"),
-        description=None,
-        user_id=None,
-        valid_from=NOW - DAY,
-        valid_until=NOW + DAY,
-        max_uses_per_user=1,
-        max_total_uses=10,
-        current_total_uses=0,
-        stored_status=ACTIVE,
-        created_by=None,
-        created_at=NOW - 2 * DAY,
-        updated_at=NOW - 2 * DAY,
-    )
-    return replace(coupon, **overrides)
 
 
 def test_an_open_campaign_with_uses_left_is_active():
