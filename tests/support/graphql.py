@@ -51,3 +51,15 @@ class GraphQLClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def assert_request_error(response: httpx.Response) -> None:
+    """A GraphQL request error as the spec has it (HTTP 200, errors, no data), and one the
+    client can act on: not dressed as the server's fault."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["errors"]
+    assert body.get("data") is None
+    for error in body["errors"]:
+        assert error["message"] != "Internal server error", error
+        assert (error.get("extensions") or {}).get("code") != "INTERNAL_SERVER_ERROR", error
