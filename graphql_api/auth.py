@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from graphql_api.json_response import send_json
 from graphql_api.settings import Role
 
 
@@ -76,22 +77,12 @@ class ApiKeyMiddleware:
             header = dict(scope["headers"]).get(b"authorization")
             caller = authenticate(self.keys, None if header is None else header.decode("latin-1"))
             if caller is None and not _wants_graphiql(scope):
-                await _unauthenticated(send)
+                await send_json(
+                    send,
+                    401,
+                    UNAUTHENTICATED_BODY,
+                    (b"www-authenticate", b'Bearer realm="coupons"'),
+                )
                 return
             state["caller"] = caller
         await self.app(scope, receive, send)
-
-
-async def _unauthenticated(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(UNAUTHENTICATED_BODY)).encode()),
-                (b"www-authenticate", b'Bearer realm="coupons"'),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": UNAUTHENTICATED_BODY})

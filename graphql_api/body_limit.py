@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graphql_api.json_response import send_json
+
 TOO_LARGE = (
     b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
 )
@@ -24,7 +26,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send)
+            await send_json(send, 413, TOO_LARGE)
             return
         received = 0
         response_started = False
@@ -48,18 +50,4 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLargeError:
             if not response_started:
-                await _too_large(send)
-
-
-async def _too_large(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(TOO_LARGE)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": TOO_LARGE})
+                await send_json(send, 413, TOO_LARGE)

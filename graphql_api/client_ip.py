@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from starlette.types import Scope
+
 from graphql_api.settings import Network
 
 
@@ -36,3 +38,13 @@ def resolve_client_ip(
         if not _trusted(hop, trusted):
             return hop
     return peer
+
+
+def client_ip_of(scope: Scope, trusted: list[Network]) -> str | None:
+    """The client's address for an ASGI request."""
+    peer = scope["client"][0] if scope.get("client") else None
+    # Repeated header lines are one list (RFC 9110): a proxy may append its own line.
+    forwarded = b", ".join(
+        value for name, value in scope["headers"] if name == b"x-forwarded-for"
+    ).decode("latin-1")
+    return resolve_client_ip(peer, forwarded or None, trusted)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from db.hot import HotPool
 from graphql_api.auth import Caller
-from graphql_api.client_ip import resolve_client_ip
+from graphql_api.client_ip import client_ip_of
 from graphql_api.loaders import Loaders
 from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
@@ -31,10 +31,7 @@ class Context:
     @property
     def client_ip(self) -> str | None:
         """The TCP peer's address, or the forwarded one when the peer is a trusted proxy."""
-        peer = None if self.request.client is None else self.request.client.host
-        # Repeated header lines are one list (RFC 9110): a proxy may append its own line.
-        forwarded = ", ".join(self.request.headers.getlist("x-forwarded-for")) or None
-        return resolve_client_ip(peer, forwarded, self.settings.proxy_networks)
+        return client_ip_of(self.request.scope, self.settings.proxy_networks)
 
     @property
     def guess_policy(self) -> GuessPolicy:

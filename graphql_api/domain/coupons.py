@@ -76,10 +76,6 @@ class Coupon:
             return CouponStatus.EXHAUSTED
         return CouponStatus.ACTIVE
 
-    def is_visible_to(self, user_id: str) -> bool:
-        """A USER_SPECIFIC coupon exists only for its own user."""
-        return self.type is CouponType.TIME_SPECIFIC or self.user_id == user_id
-
 
 @dataclass(frozen=True, slots=True)
 class Usage:

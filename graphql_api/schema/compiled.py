@@ -37,10 +37,11 @@ from graphql import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.hot import HotPool
-from graphql_api.client_ip import resolve_client_ip
+from graphql_api.client_ip import client_ip_of
 from graphql_api.domain.codes import MAX_CODE_LENGTH
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.inputs import check_text
+from graphql_api.json_response import send_json
 from graphql_api.metrics import REDEMPTIONS
 from graphql_api.schema import MAX_ALIASES, MAX_TOKENS
 from graphql_api.schema.inputs import RedeemCouponInput
@@ -287,17 +288,7 @@ class CompiledOperations:
         if answer is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(answer)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+        await send_json(send, 200, answer)
 
     async def _answer(self, body: bytes, scope: Scope) -> bytes | None:
         try:
@@ -383,14 +374,10 @@ def _redeem_input(fields: Any) -> RedeemCouponInput | None:
 
 
 def _client(scope: Scope, settings: Settings) -> tuple[str | None, str | None]:
-    peer = scope["client"][0] if scope.get("client") else None
-    forwarded = b", ".join(
-        value for name, value in scope["headers"] if name == b"x-forwarded-for"
-    ).decode("latin-1")
     # The first line, as Starlette's Headers.get reads it for the ordinary path.
     agent = next((value for name, value in scope["headers"] if name == b"user-agent"), None)
     return (
-        resolve_client_ip(peer, forwarded or None, settings.proxy_networks),
+        client_ip_of(scope, settings.proxy_networks),
         None if agent is None else agent.decode("latin-1"),
     )
 
