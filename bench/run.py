@@ -207,8 +207,13 @@ def start_service(database_url: str, port: int, profile: Profile, log_path: Path
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    process.kill()
-    sys.exit(f"bench: the service did not start; see {log_path}")
+    process.terminate()  # not kill: serve removes its temporary metrics directory on SIGTERM
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    # The log's directory goes with the run: show what it says now.
+    sys.exit("bench: the service did not start; its log:\n" + log_path.read_text(errors="replace"))
 
 
 def wrk(port: int, workload: str, seconds: int, connections: int, run: str) -> dict[str, Any]:
@@ -335,7 +340,8 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
     admin = dsn(admin_url)
     asyncio.run(_execute(admin, f'CREATE DATABASE "{name}"'))
     database_url = dsn(admin_url, name)
-    log_path = Path(tempfile.mkdtemp(prefix="coupons-bench-")) / "serve.log"
+    log_dir = tempfile.TemporaryDirectory(prefix="coupons-bench-")
+    log_path = Path(log_dir.name) / "serve.log"
     process = None
     try:
         from db.migrate import upgrade_to_head
@@ -426,6 +432,7 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
                 process.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 process.kill()
+        log_dir.cleanup()
         asyncio.run(_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

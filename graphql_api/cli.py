@@ -1,36 +1,242 @@
-"""The `coupons` command: serve, migrate, export-schema."""
+"""The `coupons` command: a click group of serve, migrate and export-schema."""
 
 from __future__ import annotations
 
-import argparse
+import errno
 import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
-from pydantic import ValidationError
+import click
+from pydantic import AliasChoices, ValidationError
+from pydantic_core import ErrorDetails
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade_to_head
 from graphql_api.logs import configure_logging
-from graphql_api.settings import UnsafeSettingsError, get_settings
+from graphql_api.settings import Settings, UnsafeSettingsError, get_settings
 
 log = logging.getLogger("coupons")
 
+# uvicorn's default; the socket listens from the moment it is bound (see listen()).
+BACKLOG = 2048
+
+
+class CommandFailed(click.ClickException):
+    """One line on stderr and exit status 1, instead of a traceback."""
+
+
+class SettingsRefused(CommandFailed):
+    """Settings that will not do: exit status 2, as for a command line that will not."""
+
+    exit_code = 2
+
+
+def environment_variable(field: str) -> str:
+    """The environment variable a Settings field is read from."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    if isinstance(alias, str):
+        return alias
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def settings_help() -> list[tuple[str, str]]:
+    """(variable, meaning and default) for every setting, read from the Settings model."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append(
+            (environment_variable(name), f"{field.description}  [default: {_shown(default)}]")
+        )
+    return rows
+
+
+def _shown(default: object) -> str:
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return str(default) or "empty"
+
+
+class CouponsGroup(click.Group):
+    """A click group whose help ends with the settings read from the environment."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Settings (environment variables)"):
+            formatter.write_dl(settings_help())
+        super().format_epilog(ctx, formatter)
+
+
+@click.group(cls=CouponsGroup, context_settings={"show_default": True})
+@click.version_option(package_name="coupons", prog_name="coupons")
+def coupons() -> None:
+    """A coupon generation and validation service: a GraphQL API on PostgreSQL."""
+
+
+@coupons.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    envvar="COUPONS_HOST",
+    show_envvar=True,
+    help="Address to listen on; 0.0.0.0 for every IPv4 interface.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    envvar="COUPONS_PORT",
+    show_envvar=True,
+    help="TCP port to listen on; 0 lets the system pick a free one.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    envvar="COUPONS_WORKERS",
+    show_envvar=True,
+    help="Worker processes; use the number of cores in production.",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Migrate the database, then serve the GraphQL API.
+
+    The port is taken first: a busy one fails at once, without touching the database.
+    Without DATABASE_URL the embedded PostgreSQL in COUPONS_DATA_DIR is started, or shared
+    with the other processes already using it; it stops when the last of them leaves.
+    """
+    # Uvicorn drains requests on SIGTERM/SIGINT and then raises the signal again; with this
+    # handler in place that unwinds through the `with` below, so an embedded database is left
+    # cleanly and the metrics directory removed. Set first: it also covers the start-up.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    settings = load_settings()
+    try:
+        settings.check_safe_to_start()
+    except UnsafeSettingsError as error:
+        raise SettingsRefused(f"refusing to start: {error}") from None
+    with listen(host, port) as listener, multiprocess_metrics(), database_url(settings) as url:
+        migrate_database(url)
+        run_uvicorn(listener, host, workers, settings.log_level)
+
+
+@coupons.command()
+def migrate() -> None:
+    """Bring the database to the newest schema.
+
+    Alembic's upgrade head. Safe beside a running serve, and from many replicas at once
+    (an advisory lock queues them).
+    """
+    with database_url(load_settings()) as url:
+        migrate_database(url)
+    log.info("database is at the newest schema")
+
+
+@coupons.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL) that schema.graphql holds."""
+    from graphql_api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The `coupons` console script; also `python -m graphql_api`."""
+    coupons.main(args=argv, prog_name="coupons")
+
+
+def load_settings() -> Settings:
+    """The settings, with logging set up; or one line saying what is wrong with them."""
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        problems = "; ".join(settings_problem(e) for e in error.errors())
+        raise SettingsRefused(f"invalid settings: {problems}") from None
+    configure_logging(settings.log_level)
+    return settings
+
+
+def settings_problem(error: ErrorDetails) -> str:
+    """One refused setting, named by its variable; never the value (it may be a key)."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    name = environment_variable(field) if field in Settings.model_fields else field
+    cause = error.get("ctx", {}).get("error")
+    message = str(cause) if error["type"] == "value_error" and cause else error["msg"]
+    return message if name in message else f"{name}: {message}"
+
+
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The service's socket, bound and listening before anything else starts.
+
+    Made as uvicorn's Config.bind_socket makes it, but listening at once: a socket that is
+    only bound does not keep another SO_REUSEADDR socket off the port on Linux.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(BACKLOG)
+    except OSError as error:
+        listener.close()
+        reason = error.strerror or str(error)
+        if error.errno == errno.EADDRINUSE:
+            reason += " (is another coupons serve running there?)"
+        raise CommandFailed(f"cannot listen on {host}:{port}: {reason}") from None
+    listener.set_inheritable(True)  # uvicorn's workers are spawned processes that inherit it
+    return listener
+
 
 @contextmanager
-def database_url() -> Iterator[str]:
-    """DATABASE_URL, or an embedded server started for as long as the command runs."""
-    settings = get_settings()
+def multiprocess_metrics() -> Iterator[None]:
+    """Workers write their metrics to one fresh directory, which /metrics adds up.
+
+    Removed when serve exits. A directory the caller names in PROMETHEUS_MULTIPROC_DIR is
+    theirs: used, never removed.
+    """
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="coupons-metrics-") as path:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL, or the embedded server, used for as long as the command runs."""
     if settings.database_url is not None:
         yield settings.require_database_url()
         return
+    # Imported late: it needs fcntl and the embedded server's wheel, neither used otherwise.
+    from db.embedded import EmbeddedPostgres
+
     embedded = EmbeddedPostgres(settings.data_dir)
-    url = embedded.start()
+    try:
+        url = embedded.start()
+    except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+        raise CommandFailed(
+            f"cannot start the embedded PostgreSQL in {embedded.data_dir}: {error}"
+        ) from None
     # Worker processes read their settings afresh: hand them the embedded server.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -40,84 +246,63 @@ def database_url() -> Iterator[str]:
         embedded.stop()
 
 
-def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
-
-
-def serve(host: str, port: int, workers: int) -> None:
-    import uvicorn
-
-    # Uvicorn drains requests on SIGTERM/SIGINT and then raises the signal again; with this
-    # handler in place that unwinds through `finally`, so an embedded database stops cleanly.
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    signal.signal(signal.SIGINT, _exit_cleanly)
-    get_settings().check_safe_to_start()
-    _prepare_multiprocess_metrics()
-    with database_url() as url:
-        upgrade_to_head(url)
-        log.info("serving on http://%s:%d/graphql with %d worker(s)", host, port, workers)
-        uvicorn.run(
-            "graphql_api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop" if sys.platform != "win32" else "asyncio",
-            http="httptools",
-            timeout_graceful_shutdown=30,
-            log_level=get_settings().log_level.lower(),
-            log_config=None,  # keep the JSON logging set up in main()
-            # The app alone decides whom to believe about the client's address
-            # (COUPONS_TRUSTED_PROXIES); uvicorn would trust loopback by default.
-            proxy_headers=False,
-            access_log=False,  # the app logs each request itself, with its request id
-        )
-
-
-def _prepare_multiprocess_metrics() -> None:
-    """Workers write their metrics to one fresh directory, which /metrics adds up."""
-    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="coupons-metrics-")
-
-
-def migrate() -> None:
-    with database_url() as url:
-        upgrade_to_head(url)
-    log.info("database is at the newest schema")
-
-
-def export_schema() -> None:
-    from graphql_api.schema import schema
-
-    sys.stdout.write(schema.as_str() + "\n")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="coupons", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser("serve", help="migrate, then serve the GraphQL API")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
-    commands.add_parser("migrate", help="bring the database to the newest schema")
-    commands.add_parser("export-schema", help="print the GraphQL SDL")
-    args = parser.parse_args(argv)
-
+def migrate_database(url: str) -> None:
+    """Alembic upgrade head; a database that cannot be reached is one line, not a traceback."""
     try:
-        settings = get_settings()
-    except ValidationError as error:
-        # Not the exception itself: pydantic repeats the rejected value, which may be a key.
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        sys.stderr.write(f"coupons: invalid settings: {problems}\n")
-        raise SystemExit(2) from None
-    configure_logging(settings.log_level)
-    if args.command == "serve":
-        try:
-            serve(args.host, args.port, args.workers)
-        except UnsafeSettingsError as error:
-            log.error("refusing to start: %s", error)
-            raise SystemExit(2) from None
-    elif args.command == "migrate":
-        migrate()
-    else:
-        export_schema()
+        upgrade_to_head(url)
+    except (OSError, DBAPIError) as error:
+        reason = connection_failure(error)
+        if reason is None:
+            raise
+        parsed = make_url(url)
+        if parsed.password:
+            reason = reason.replace(str(parsed.password), "***")
+        where = parsed.render_as_string(hide_password=True)
+        raise CommandFailed(f"cannot connect to the database at {where}: {reason}") from None
+
+
+def connection_failure(error: OSError | DBAPIError) -> str | None:
+    """Why connecting failed, or None when the error is not about connecting."""
+    if isinstance(error, DBAPIError):
+        # A statement that fails is a migration's bug, worth its traceback; a refused
+        # connection (unknown database, wrong password) has no statement.
+        return None if error.statement is not None else str(error.orig)
+    if error.filename is not None:
+        return None  # a file, not the network
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused (is PostgreSQL listening there?)"
+    return error.strerror or str(error) or type(error).__name__
+
+
+def run_uvicorn(listener: socket.socket, host: str, workers: int, log_level: str) -> None:
+    """Uvicorn on our socket, the way uvicorn.run runs it on a socket of its own."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        "graphql_api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        timeout_graceful_shutdown=30,
+        log_level=log_level.lower(),
+        log_config=None,  # keep the JSON logging set up by load_settings()
+        # The app alone decides whom to believe about the client's address
+        # (COUPONS_TRUSTED_PROXIES); uvicorn would trust loopback by default.
+        proxy_headers=False,
+        access_log=False,  # the app logs each request itself, with its request id
+    )
+    shown_host = f"[{host}]" if ":" in host else host
+    log.info("serving on http://%s:%d/graphql with %d worker(s)", shown_host, port, workers)
+    if workers > 1:
+        Multiprocess(config, sockets=[listener]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)

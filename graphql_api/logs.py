@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is kept.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Extras that only repeat the message for a terminal: uvicorn's coloured copy of it.
+_TERMINAL_ONLY = {"color_message"}
+# ECMA-48 escape sequences: CSI (colours, cursor moves), OSC (titles, links), and the
+# two-character ones; a log file is read by programs and by people without a terminal.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])?")
+
+
+def _plain(value: object) -> object:
+    return _ESCAPE.sub("", value) if isinstance(value, str) else value
+
+
+def _plain_str(value: object) -> str:
+    """How json.dumps writes what it cannot serialise: its str(), without escapes."""
+    return _ESCAPE.sub("", str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -18,10 +33,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update(
+            {
+                key: value
+                for key, value in vars(record).items()
+                if key not in _STANDARD and key not in _TERMINAL_ONLY
+            }
+        )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return json.dumps({key: _plain(value) for key, value in entry.items()}, default=_plain_str)
 
 
 def configure_logging(level: str) -> None:

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.exc import ArgumentError
+
+from db.engine import async_url
 
 Role = Literal["admin", "storefront"]
 ROLES: tuple[Role, ...] = ("admin", "storefront")
@@ -25,44 +28,97 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "COUPONS_DATABASE_URL"),
-        description="postgresql:// URL; unset: an embedded server in data_dir",
+        description="postgresql://user:password@host:5432/dbname; unset: an embedded "
+        "PostgreSQL in COUPONS_DATA_DIR",
     )
-    data_dir: Path = Field(default=Path(".coupons"), description="embedded PostgreSQL's home")
-    env: Literal["development", "production"] = "development"
+    data_dir: Path = Field(
+        default=Path(".coupons"),
+        description="where the embedded PostgreSQL keeps its data, kept across restarts",
+    )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="development or production; production hides GraphiQL, refuses "
+        "introspection to non-admin keys, turns field suggestions off and needs COUPONS_API_KEYS",
+    )
     api_keys: SecretStr | None = Field(
-        default=None, description="comma-separated role:key pairs; roles admin and storefront"
+        default=None,
+        description="comma-separated role:key pairs, roles admin and storefront; unset: every "
+        "caller is admin",
     )
     trusted_proxies: str = Field(
-        default="", description="comma-separated addresses or CIDR ranges of reverse proxies"
+        default="",
+        description="comma-separated addresses or CIDR ranges of reverse proxies whose "
+        "X-Forwarded-For is believed",
     )
-    guess_limit: int = Field(default=10, ge=1, description="NOT_FOUND answers allowed per window")
-    guess_window_seconds: float = Field(default=60.0, gt=0, description="the guessing window")
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body")
+    guess_limit: int = Field(
+        default=10,
+        ge=1,
+        description="unknown-code (NOT_FOUND) answers allowed per user and per client IP in one "
+        "window",
+    )
+    guess_window_seconds: float = Field(
+        default=60.0, gt=0, description="seconds in one guessing window"
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="largest request body in bytes; larger ones get HTTP 413",
+    )
     pool_size: int = Field(default=5, ge=1, description="connections kept per worker")
     max_overflow: int = Field(default=5, ge=0, description="extra connections per worker at peaks")
     hot_pool_size: int = Field(
         default=4, ge=1, description="connections per worker for lookups and redemptions"
     )
-    pool_timeout: float = Field(default=3.0, gt=0, description="seconds to wait for a connection")
-    connect_timeout: float = Field(default=3.0, gt=0, description="seconds to open a connection")
+    pool_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        description="seconds a request waits for a free connection before SERVICE_UNAVAILABLE",
+    )
+    connect_timeout: float = Field(
+        default=3.0, gt=0, description="seconds to open a database connection"
+    )
     statement_timeout: float = Field(
         default=4.0, gt=0, description="seconds one statement may run before it is cancelled"
     )
+    request_timeout: float = Field(
+        default=4.5,
+        gt=0,
+        description="seconds a request's database work may take in all before it answers "
+        "SERVICE_UNAVAILABLE (a database that hangs never holds an answer longer)",
+    )
     expiry_sweep_seconds: float = Field(
-        default=60.0, gt=0, description="how often coupons past validUntil are marked EXPIRED"
+        default=60.0,
+        gt=0,
+        description="seconds between the sweeps that write coupons past validUntil as EXPIRED",
     )
     compiled_operations: bool = Field(
         default=True,
         description="answer plain couponByCode and redeemCoupon documents without GraphQL "
         "execution (they answer exactly alike; off only to compare the two paths)",
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @field_validator("api_keys")
     @classmethod
     def _keys_are_role_key_pairs(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             parse_api_keys(value.get_secret_value())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgresql(cls, value: SecretStr | None) -> SecretStr | None:
+        # The form only; whether the server answers is for `coupons migrate` / `serve` to say.
+        if value is None:
+            return value
+        if not value.get_secret_value():
+            raise ValueError("DATABASE_URL is empty; unset it to use the embedded PostgreSQL")
+        try:
+            async_url(value.get_secret_value())  # the engine's own idea of what will do
+        except ArgumentError:
+            raise ValueError(
+                "DATABASE_URL is not a URL; expected postgresql://user:password@host:5432/dbname"
+            ) from None
         return value
 
     @field_validator("trusted_proxies")

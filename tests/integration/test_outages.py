@@ -101,14 +101,15 @@ async def wait_for_lock_waiters(db, at_least: int) -> None:
 @pytest.fixture
 def embedded_service() -> Iterator[tuple[EmbeddedPostgres, str]]:
     """A service on an embedded PostgreSQL that the test may stop and start."""
-    embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="coupons-outage-")))
-    url = embedded.start()
-    upgrade_to_head(url)
-    try:
-        with thread_server(url, pool_timeout=2.0, connect_timeout=2.0) as server:
-            yield embedded, server.base_url
-    finally:
-        embedded.stop()
+    with tempfile.TemporaryDirectory(prefix="coupons-outage-") as data_dir:
+        embedded = EmbeddedPostgres(Path(data_dir))
+        url = embedded.start()
+        try:
+            upgrade_to_head(url)
+            with thread_server(url, pool_timeout=2.0, connect_timeout=2.0) as server:
+                yield embedded, server.base_url
+        finally:
+            embedded.stop()  # before the directory goes
 
 
 def timed_post(base_url: str, query: str) -> tuple[float, httpx.Response]:

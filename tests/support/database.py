@@ -55,10 +55,21 @@ class Database:
 def throwaway_database() -> Iterator[str]:
     """A new database on DATABASE_URL's server, or on an embedded server when it is unset."""
     admin_url = os.environ.get("DATABASE_URL")
-    embedded = None
-    if not admin_url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="coupons-test-")))
-        admin_url = embedded.start()
+    if admin_url:
+        with _database_on(admin_url) as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="coupons-test-") as data_dir:
+        embedded = EmbeddedPostgres(Path(data_dir))
+        try:
+            with _database_on(embedded.start()) as url:
+                yield url
+        finally:
+            embedded.stop()  # before the directory goes
+
+
+@contextmanager
+def _database_on(admin_url: str) -> Iterator[str]:
     name = f"coupons_test_{secrets.token_hex(4)}"
     admin = Database(admin_url)
     admin.execute(f'CREATE DATABASE "{name}"')
@@ -66,5 +77,3 @@ def throwaway_database() -> Iterator[str]:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if embedded is not None:
-            embedded.stop()

@@ -87,30 +87,73 @@ class ProcessServer:
         return self.log_path.read_text(errors="replace").splitlines()
 
 
+def environment(env: dict[str, str], unset: tuple[str, ...] = ()) -> dict[str, str]:
+    return {k: v for k, v in {**os.environ, **env}.items() if k not in unset}
+
+
 @contextmanager
 def process_server(
-    env: dict[str, str], *args: str, cwd: Path = REPO, unset: tuple[str, ...] = ()
+    env: dict[str, str],
+    *args: str,
+    cwd: Path = REPO,
+    unset: tuple[str, ...] = (),
+    port: int | None = None,
+    wait: bool = True,
 ) -> Iterator[ProcessServer]:
-    """`coupons serve` as its own process tree, logging to a file; stopped with SIGTERM."""
-    environment = {k: v for k, v in {**os.environ, **env}.items() if k not in unset}
-    port = free_port()
+    """`coupons serve` as its own process tree, logging to a file; stopped with SIGTERM.
+
+    wait=False hands it over as soon as it is started (call wait_until_healthy yourself).
+    The log file goes with the server: read it inside the `with`.
+    """
+    port = free_port() if port is None else port
     command = [sys.executable, "-m", "graphql_api", "serve", "--port", str(port), *args]
-    log_dir = Path(tempfile.mkdtemp(prefix="coupons-serve-"))
-    log_path = log_dir / "serve.log"
-    # A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks.
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: S603  # our own command line
-            command, cwd=cwd, env=environment, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    server = ProcessServer(f"http://127.0.0.1:{port}", process, log_path)
+    with tempfile.TemporaryDirectory(prefix="coupons-serve-") as log_dir:
+        log_path = Path(log_dir) / "serve.log"
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks.
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(  # noqa: S603  # our own command line
+                command,
+                cwd=cwd,
+                env=environment(env, unset),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        server = ProcessServer(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+            if wait:
+                wait_for_server(server)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def wait_for_server(server: ProcessServer, timeout: float = 60) -> None:
+    """Until it answers /health; if it never does, fail with what it logged."""
     try:
-        wait_until_healthy(server.base_url, timeout=60)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        wait_until_healthy(server.base_url, timeout=timeout)
+    except TimeoutError as error:
+        exited = server.process.poll()
+        raise AssertionError(
+            f"{error} (exit status {exited}); its log:\n" + "\n".join(server.log_lines()[-40:])
+        ) from None
+
+
+def run_coupons(
+    env: dict[str, str], *args: str, unset: tuple[str, ...] = (), timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """A `coupons` command that is expected to finish by itself; its output as text."""
+    return subprocess.run(  # noqa: S603  # our own command line
+        [sys.executable, "-m", "graphql_api", *args],
+        cwd=REPO,
+        env=environment(env, unset),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
