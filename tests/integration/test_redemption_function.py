@@ -25,6 +25,7 @@ a dry run is validateCoupon. Coupons and earlier usages are arranged with plain 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -699,6 +700,22 @@ async def call_on(connection: Any, code: str, user: str, order_id: str) -> Any:
     return row
 
 
+LOCK_WAIT_DEADLINE_SECONDS = 10
+
+
+async def wait_until_blocked(
+    observer: Any, waiter: asyncio.Task[Any], waiter_pid: int, holder_pid: int
+) -> None:
+    """Poll until the backend `waiter_pid` waits for a lock held by `holder_pid`, as
+    PostgreSQL reports it; fail if the waiter answers first, or past the deadline."""
+    deadline = time.monotonic() + LOCK_WAIT_DEADLINE_SECONDS
+    while holder_pid not in await observer.fetchval("SELECT pg_blocking_pids($1)", waiter_pid):
+        if waiter.done():
+            raise AssertionError(f"answered without waiting for the lock: {waiter.result()}")
+        assert time.monotonic() < deadline, "never waited for the other transaction's lock"
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize(
     ("second_coupon", "expected"),
     [("same", "OK"), ("other", "ORDER_ALREADY_USED")],
@@ -711,6 +728,7 @@ async def test_a_redemption_of_an_order_committed_while_another_waits_decides_th
     other = insert_campaign(clean_db)
     first = await asyncpg.connect(asyncpg_dsn(database_url))
     second = await asyncpg.connect(asyncpg_dsn(database_url))
+    observer = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         transaction = first.transaction()
         await transaction.start()
@@ -720,13 +738,13 @@ async def test_a_redemption_of_an_order_committed_while_another_waits_decides_th
         waiting = asyncio.create_task(
             call_on(second, code if second_coupon == "same" else other, "alice", "order-1")
         )
-        await asyncio.sleep(0.3)
-        assert not waiting.done()
+        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
         await transaction.commit()
         row = await asyncio.wait_for(waiting, timeout=10)
     finally:
         await first.close()
         await second.close()
+        await observer.close()
     # then the first redemption is the order's one usage
     assert row["r_outcome"] == expected
     if expected == "OK":
@@ -736,6 +754,47 @@ async def test_a_redemption_of_an_order_committed_while_another_waits_decides_th
     assert usage_count(clean_db) == 1
     assert coupon_state(clean_db, code)[0] == 1
     assert coupon_state(clean_db, other)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("limit", "second_user", "expected"),
+    [
+        ("max_uses_per_user", "alice", "USER_LIMIT_REACHED"),
+        ("max_total_uses", "bob", "EXHAUSTED"),
+    ],
+)
+async def test_a_redemption_waits_for_the_coupons_row_and_then_sees_the_use_it_waited_for(
+    clean_db, database_url, limit, second_user, expected
+):
+    # given a coupon with one use left (for alice, or in all), and alice's redemption of it
+    # on order-1, not yet committed
+    if limit == "max_uses_per_user":
+        code = insert_campaign(clean_db, max_uses_per_user=1, max_total_uses=None)
+    else:
+        code = insert_campaign(clean_db, max_uses_per_user=5, max_total_uses=1)
+    first = await asyncpg.connect(asyncpg_dsn(database_url))
+    second = await asyncpg.connect(asyncpg_dsn(database_url))
+    observer = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        transaction = first.transaction()
+        await transaction.start()
+        recorded = await call_on(first, code, "alice", "order-1")
+        assert recorded["r_outcome"] == "OK"
+        # when another order is redeemed meanwhile: no unique index is shared, so only the
+        # coupon's row lock makes it wait
+        waiting = asyncio.create_task(call_on(second, code, second_user, "order-2"))
+        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
+        await transaction.commit()
+        row = await asyncio.wait_for(waiting, timeout=10)
+    finally:
+        await first.close()
+        await second.close()
+        await observer.close()
+    # then it was checked against the committed use, and refused
+    assert_refused(row, expected)
+    # and the count is the one usage row
+    assert usage_count(clean_db) == 1
+    assert coupon_state(clean_db, code)[0] == 1
 
 
 # --- Guessing -----------------------------------------------------------------------------
@@ -817,19 +876,20 @@ async def test_guesses_that_passed_the_limit_check_together_learn_nothing_past_i
         validate(clean_db, f"NOPE-{attempt:04d}")
     first = await asyncpg.connect(asyncpg_dsn(database_url))
     second = await asyncpg.connect(asyncpg_dsn(database_url))
+    observer = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         transaction = first.transaction()
         await transaction.start()
         tenth = await call_on(first, "NOPE-0010", "alice", "order-10")
         # when an eleventh guess, which still sees nine failures, waits for the count
         waiting = asyncio.create_task(call_on(second, "NOPE-0011", "alice", "order-11"))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()
+        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
         await transaction.commit()
         eleventh = await asyncio.wait_for(waiting, timeout=10)
     finally:
         await first.close()
         await second.close()
+        await observer.close()
     # then
     assert tenth["r_outcome"] == "NOT_FOUND"
     assert eleventh["r_outcome"] == "RATE_LIMITED"
