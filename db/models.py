@@ -22,6 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The moments the driver stores and reads back unchanged (graphql_api.domain.inputs).
+_EARLIEST = "'0001-01-01 00:00:00.000001+00'::timestamptz"
+_LATEST = "'9999-12-31 23:59:59.999998+00'::timestamptz"
+
 # Amounts up to 9,999,999,999.99: twelve digits, two after the point.
 Money = Numeric(12, 2, asdecimal=True)
 
@@ -79,6 +83,14 @@ class Coupon(Base):
         ),
         CheckConstraint("min_order_value >= 0", name="min_order_value_not_negative"),
         CheckConstraint("valid_until > valid_from", name="window_ordered"),
+        # Only moments that read back unchanged (migration 0004): not the driver's
+        # infinity sentinels, nothing past year 9999.
+        CheckConstraint(
+            f"valid_from BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_from_storable"
+        ),
+        CheckConstraint(
+            f"valid_until BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_until_storable"
+        ),
         CheckConstraint(
             "type <> 'USER_SPECIFIC' OR (user_id IS NOT NULL AND max_uses_per_user = 1"
             " AND max_total_uses = 1 AND valid_from IS NULL AND valid_until IS NULL)",

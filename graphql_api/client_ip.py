@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from starlette.types import Scope
 
+from graphql_api.domain.addresses import IPAddress, parse_ip_address
 from graphql_api.settings import Network
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _address(text: str) -> IPAddress | None:
+    """Normalised, so that `::ffff:10.0.0.1` is inside a trusted 10.0.0.0/8."""
     try:
-        return ipaddress.ip_address(text.strip())
+        return parse_ip_address(text)
     except ValueError:
         return None
 
@@ -30,14 +30,20 @@ def resolve_client_ip(
     anything to the left of the first untrusted hop may have been made up by the client.
     """
     if peer is None or not _trusted(peer, trusted):
-        return peer
+        return _written(peer)
     hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
     for hop in reversed(hops):
         if _address(hop) is None:
             break  # garbage in the chain: trust nothing further left
         if not _trusted(hop, trusted):
-            return hop
-    return peer
+            return _written(hop)
+    return _written(peer)
+
+
+def _written(text: str | None) -> str | None:
+    """An address in its one written form; anything else (a Unix socket's path) as is."""
+    address = None if text is None else _address(text)
+    return text if address is None else str(address)
 
 
 def client_ip_of(scope: Scope, trusted: list[Network]) -> str | None:

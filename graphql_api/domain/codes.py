@@ -1,11 +1,18 @@
-"""Coupon codes: how they are written, checked and generated."""
+"""Coupon codes: how they are read, checked and generated.
+
+Every operation that takes a code reads it with `read_code` (contract, "Inputs"): the
+surrounding whitespace is trimmed, then the letters are upper-cased. A code a create
+accepted (`check_custom_code`) reads the same, so a lookup of the same string finds it.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
+import string
 
 from graphql_api.domain.errors import invalid
+from graphql_api.domain.text import check_text
 
 # No 0/O and 1/I/L: a code read aloud or off a receipt cannot be mistyped into another.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -14,20 +21,31 @@ USER_PREFIX = "USER-"
 CAMPAIGN_PREFIX = "PROMO-"
 MAX_CODE_LENGTH = 50
 _CUSTOM_CODE = re.compile(r"[A-Za-z0-9_-]{4,50}", re.ASCII)
+# ASCII letters only: str.upper() turns "ß" into "SS" and "ﬁ" into "FI", so a lookup of a
+# string no create would accept could find a code nobody typed.
+_UPPER_CASE = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 def normalize_code(code: str) -> str:
-    """Codes are trimmed and upper-cased on the way in, so matching ignores case."""
-    return code.strip().upper()
+    """Trimmed of surrounding whitespace (Python's str.strip), then a-z upper-cased."""
+    return code.strip().translate(_UPPER_CASE)
+
+
+def read_code(code: str, field: str = "code") -> str:
+    """A code given to find a coupon (look up, validate, redeem), normalised.
+
+    INVALID_INPUT on `field` when, trimmed, it is empty, longer than 50 characters, or
+    holds control characters.
+    """
+    check_text(code.strip(), field, max_length=MAX_CODE_LENGTH)
+    return normalize_code(code)
 
 
 def check_custom_code(code: str) -> str:
-    """A shop's own code, normalised: 4-50 of A-Z 0-9 - _."""
-    # Checked before upper-casing: str.upper() turns some non-ASCII letters into ASCII ones.
-    trimmed = code.strip()
-    if not _CUSTOM_CODE.fullmatch(trimmed):
+    """A shop's own code, normalised: once trimmed, 4-50 of A-Z a-z 0-9 - _."""
+    if not _CUSTOM_CODE.fullmatch(code.strip()):
         raise invalid("code", "code must be 4-50 characters of A-Z, 0-9, '-' and '_'")
-    return normalize_code(trimmed)
+    return normalize_code(code)
 
 
 def generate_code(prefix: str) -> str:

@@ -2,47 +2,27 @@
 
 from __future__ import annotations
 
-import ipaddress
-import unicodedata
-from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from graphql_api.domain.codes import MAX_CODE_LENGTH, check_custom_code, normalize_code
+from graphql_api.domain.addresses import normalize_ip_address
+from graphql_api.domain.codes import check_custom_code, read_code
 from graphql_api.domain.coupons import DiscountTerms, DiscountType
 from graphql_api.domain.errors import invalid
 from graphql_api.domain.money import HUNDRED, check_amount
+from graphql_api.domain.text import check_optional_text, check_text
 
 MAX_ID_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 500
 MAX_USER_AGENT_LENGTH = 500
 MAX_USES = 2_147_483_647  # PostgreSQL integer
-
-
-def check_text(
-    value: str, field: str, *, max_length: int, min_length: int = 1, multiline: bool = False
-) -> str:
-    """A string of `min_length` to `max_length` characters with no control characters."""
-    if not min_length <= len(value) <= max_length:
-        raise invalid(field, f"{field} must be {min_length}-{max_length} characters")
-    allowed = "\t\n\r" if multiline else ""
-    # Cc: control characters, NUL included. Cs: lone surrogates, which JSON can spell
-    # (a bare \ud800) but UTF-8, and so PostgreSQL, cannot store.
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
-        raise invalid(field, f"{field} must not contain control characters or lone surrogates")
-    if min_length and not value.strip():
-        raise invalid(field, f"{field} must not be blank")
-    return value
-
-
-def check_optional_text(
-    value: str | None, field: str, *, max_length: int, multiline: bool = False
-) -> str | None:
-    if value is None:
-        return None
-    return check_text(value, field, max_length=max_length, min_length=0, multiline=multiline)
+# The moments that survive a trip through the database unchanged: the driver writes
+# datetime.max and datetime.min as infinity and -infinity (read back as other values), and
+# years outside 1-9999 cannot be read back at all.
+EARLIEST_MOMENT = datetime.min.replace(tzinfo=UTC) + timedelta(microseconds=1)
+LATEST_MOMENT = datetime.max.replace(tzinfo=UTC) - timedelta(microseconds=1)
 
 
 def check_identifier(value: str, field: str) -> str:
@@ -57,10 +37,26 @@ def check_uses(value: int, field: str) -> int:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A moment without an offset is read as UTC."""
+    """A moment without an offset is read as UTC. OverflowError past years 1-9999 in UTC."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def check_moment(moment: datetime, field: str) -> datetime:
+    """`moment` in UTC, when the database stores and gives it back unchanged; else
+    INVALID_INPUT on `field` (contract, "Inputs")."""
+    try:
+        in_utc = as_utc(moment)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST_MOMENT <= in_utc <= LATEST_MOMENT:
+        raise invalid(
+            field,
+            f"{field} must lie between {EARLIEST_MOMENT.isoformat()} and "
+            f"{LATEST_MOMENT.isoformat()}",
+        )
+    return in_utc
 
 
 def check_terms(
@@ -143,7 +139,7 @@ def new_timed_coupon(
     checked_description = check_optional_text(
         description, "description", max_length=MAX_DESCRIPTION_LENGTH, multiline=True
     )
-    start, end = as_utc(valid_from), as_utc(valid_until)
+    start, end = check_moment(valid_from, "validFrom"), check_moment(valid_until, "validUntil")
     if end <= start:
         raise invalid("validUntil", "validUntil must be after validFrom")
     if end <= now:
@@ -192,7 +188,7 @@ def redemption_request(
 ) -> RedemptionRequest:
     """Check a RedeemCouponInput or ValidateCouponInput (step 1 of redemption)."""
     return RedemptionRequest(
-        code=normalize_code(check_text(code, "code", max_length=MAX_CODE_LENGTH)),
+        code=read_code(code),
         user_id=check_identifier(user_id, "userId"),
         order_id=None if order_id is None else check_identifier(order_id, "orderId"),
         order_value=check_amount(order_value, "orderValue"),
@@ -207,8 +203,8 @@ def with_client_defaults(
     """Fill what a BFF did not forward from the HTTP request itself, trimmed to fit."""
     ip_address = request.ip_address
     if ip_address is None and client_ip is not None:
-        with suppress(ValueError):  # e.g. a Unix socket peer: no address to record
-            ip_address = str(ipaddress.ip_address(client_ip))
+        # None for a peer without an IP address (a Unix socket): nothing to record.
+        ip_address = normalize_ip_address(client_ip)
     user_agent = request.user_agent
     if user_agent is None and client_agent is not None:
         printable = "".join(ch for ch in client_agent if ch.isprintable())
@@ -224,7 +220,8 @@ def check_uuid(value: str, field: str) -> UUID:
 
 
 def check_ip_address(value: str, field: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise invalid(field, f"{field} must be an IPv4 or IPv6 address") from None
+    """The address normalised (zone dropped, IPv4-mapped as IPv4), else INVALID_INPUT."""
+    address = normalize_ip_address(value)
+    if address is None:
+        raise invalid(field, f"{field} must be an IPv4 or IPv6 address")
+    return address

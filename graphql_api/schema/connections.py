@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import strawberry
 
 from graphql_api.domain.coupons import Coupon, Usage
-from graphql_api.domain.pagination import CursorKind, Page, Position, encode_cursor
+from graphql_api.domain.pagination import ListScope, Page, Position, encode_cursor
 from graphql_api.schema.types import CouponNode, UsageNode
 
 Counter = Callable[[], Awaitable[int]]
@@ -38,10 +38,11 @@ class CouponConnection:
         return await self.count()
 
     @classmethod
-    def of(cls, page: Page[Coupon], count: Counter) -> CouponConnection:
+    def of(cls, scope: ListScope, page: Page[Coupon], count: Counter) -> CouponConnection:
+        """`scope`: the list the cursors are for (see paged_lists)."""
         edges = [
             CouponEdge(
-                cursor=encode_cursor(CursorKind.COUPON, Position(coupon.created_at, coupon.id)),
+                cursor=encode_cursor(scope, Position(coupon.created_at, coupon.id)),
                 node=CouponNode.from_domain(coupon),
             )
             for coupon in page.items
@@ -66,10 +67,11 @@ class UsageConnection:
         return await self.count()
 
     @classmethod
-    def of(cls, page: Page[Usage], count: Counter) -> UsageConnection:
+    def of(cls, scope: ListScope, page: Page[Usage], count: Counter) -> UsageConnection:
+        """`scope`: the list the cursors are for (see paged_lists)."""
         edges = [
             UsageEdge(
-                cursor=encode_cursor(CursorKind.USAGE, Position(usage.used_at, usage.id)),
+                cursor=encode_cursor(scope, Position(usage.used_at, usage.id)),
                 node=UsageNode.from_domain(usage),
             )
             for usage in page.items

@@ -27,15 +27,10 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from graphql_api.domain.errors import CouponError
-from graphql_api.domain.pagination import CursorKind, decode_cursor, page_request
+from graphql_api.domain.pagination import decode_cursor, page_request
 from graphql_api.schema.errors import argument_error
+from graphql_api.schema.paged_lists import PAGED_LISTS
 
-CURSOR_KINDS = {
-    "userCoupons": CursorKind.COUPON,
-    "activeCampaigns": CursorKind.COUPON,
-    "userUsages": CursorKind.USAGE,
-    "usages": CursorKind.USAGE,
-}
 _MISSING = object()
 
 
@@ -78,17 +73,27 @@ def _page_argument_errors(
     for definition in document.definitions:
         if isinstance(definition, FragmentDefinitionNode):
             visit(definition, collector)
-    for field_name, argument in collector.found:
+    for field, argument in collector.found:
         value = _value(argument.value, variables or {}, defaults)
         if value is _MISSING:
             continue  # not given: the argument's default applies
+        paged = PAGED_LISTS[field.name.value]
+        # The value that chooses the rows, when the document says it; a parent's (a
+        # coupon's id) is known only to the resolver, which checks the cursor fully.
+        chosen_by = _MISSING
+        for other in field.arguments or ():
+            if other.name.value == paged.argument:
+                chosen_by = _value(other.value, variables or {}, defaults)
+        values = [chosen_by] if isinstance(chosen_by, str) else []
+        known = not paged.by_parent and len(values) == (paged.argument is not None)
+        scope = paged.scope(*values)
         try:
             if argument.name.value == "first":
                 if not isinstance(value, int | None) or isinstance(value, bool):
                     continue  # a type error, which variable coercion reports
-                page_request(value, None, CURSOR_KINDS[field_name])
+                page_request(value, None, scope)
             elif isinstance(value, str):
-                decode_cursor(CURSOR_KINDS[field_name], value)
+                decode_cursor(scope, value, check_chosen_by=known)
         except CouponError as error:
             public = argument_error(error)
             yield GraphQLError(public.message, nodes=[argument], extensions=public.extensions)
@@ -97,12 +102,12 @@ def _page_argument_errors(
 class _PageArguments(Visitor):
     def __init__(self) -> None:
         super().__init__()
-        self.found: list[tuple[str, ArgumentNode]] = []
+        self.found: list[tuple[FieldNode, ArgumentNode]] = []
 
     def enter_field(self, node: FieldNode, *_: Any) -> None:
-        if node.name.value in CURSOR_KINDS:
+        if node.name.value in PAGED_LISTS:
             self.found.extend(
-                (node.name.value, argument)
+                (node, argument)
                 for argument in node.arguments or ()
                 if argument.name.value in ("first", "after")
             )

@@ -7,13 +7,14 @@ from typing import Annotated
 import strawberry
 
 from graphql_api.context import Info
-from graphql_api.domain.codes import MAX_CODE_LENGTH
+from graphql_api.domain.codes import read_code
 from graphql_api.domain.errors import CouponError
-from graphql_api.domain.inputs import check_identifier, check_text, check_uuid
-from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, CursorKind, page_request
+from graphql_api.domain.inputs import check_identifier, check_uuid
+from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, page_request
 from graphql_api.schema.connections import CouponConnection, UsageConnection
 from graphql_api.schema.errors import arguments_checked
 from graphql_api.schema.inputs import ValidateCouponInput
+from graphql_api.schema.paged_lists import ACTIVE_CAMPAIGNS, USER_COUPONS, USER_USAGES
 from graphql_api.schema.payloads import CouponValidation
 from graphql_api.schema.types import AFTER_DESCRIPTION, FIRST_DESCRIPTION, CouponNode
 from graphql_api.schema.unset import given
@@ -33,7 +34,7 @@ class Query:
         code: Annotated[str, strawberry.argument(description="The code, 1-50 characters.")],
     ) -> CouponNode | None:
         with arguments_checked():
-            check_text(code, "code", max_length=MAX_CODE_LENGTH)
+            code = read_code(code)
         coupon = await coupon_queries.coupon_by_code(info.context.hot, code)
         return None if coupon is None else CouponNode.from_domain(coupon)
 
@@ -56,13 +57,14 @@ class Query:
         first: First = DEFAULT_PAGE_SIZE,
         after: After = strawberry.UNSET,
     ) -> CouponConnection:
+        scope = USER_COUPONS.scope(user_id)
         with arguments_checked():
             check_identifier(user_id, "userId")
-            page = page_request(first, given(after), CursorKind.COUPON)
+            page = page_request(first, given(after), scope)
         sessions = info.context.sessionmaker
         coupons = await coupon_queries.user_coupons(sessions, user_id, page)
         return CouponConnection.of(
-            coupons, lambda: coupon_queries.count_user_coupons(sessions, user_id)
+            scope, coupons, lambda: coupon_queries.count_user_coupons(sessions, user_id)
         )
 
     @strawberry.field(
@@ -72,11 +74,14 @@ class Query:
     async def active_campaigns(
         self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = strawberry.UNSET
     ) -> CouponConnection:
+        scope = ACTIVE_CAMPAIGNS.scope()
         with arguments_checked():
-            page = page_request(first, given(after), CursorKind.COUPON)
+            page = page_request(first, given(after), scope)
         sessions = info.context.sessionmaker
         coupons = await coupon_queries.active_campaigns(sessions, page)
-        return CouponConnection.of(coupons, lambda: coupon_queries.count_active_campaigns(sessions))
+        return CouponConnection.of(
+            scope, coupons, lambda: coupon_queries.count_active_campaigns(sessions)
+        )
 
     @strawberry.field(description="The user's redemptions, newest first.")
     async def user_usages(
@@ -86,13 +91,14 @@ class Query:
         first: First = DEFAULT_PAGE_SIZE,
         after: After = strawberry.UNSET,
     ) -> UsageConnection:
+        scope = USER_USAGES.scope(user_id)
         with arguments_checked():
             check_identifier(user_id, "userId")
-            page = page_request(first, given(after), CursorKind.USAGE)
+            page = page_request(first, given(after), scope)
         sessions = info.context.sessionmaker
         usages = await coupon_queries.user_usages(sessions, user_id, page)
         return UsageConnection.of(
-            usages, lambda: coupon_queries.count_user_usages(sessions, user_id)
+            scope, usages, lambda: coupon_queries.count_user_usages(sessions, user_id)
         )
 
     @strawberry.field(

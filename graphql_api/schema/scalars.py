@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -46,12 +46,18 @@ def serialize_decimal(value: Decimal) -> str:
 
 
 def parse_datetime(value: Any) -> datetime:
+    """An aware datetime in the offset it was written with (none: UTC).
+
+    Not converted to UTC here: a moment whose conversion leaves years 1-9999 is the
+    input rules' to refuse, as INVALID_INPUT naming the field (`check_moment`).
+    """
     if not isinstance(value, str):
         raise TypeError("DateTime must be an ISO-8601 string")
     try:
-        return as_utc(datetime.fromisoformat(value.strip()))
+        moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"DateTime cannot represent {value!r}: use ISO-8601") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def parse_datetime_literal(node: ValueNode, _variables: Any = None) -> datetime:

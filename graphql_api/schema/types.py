@@ -12,9 +12,10 @@ import strawberry
 from graphql_api.context import Info
 from graphql_api.domain import coupons as domain
 from graphql_api.domain.coupons import CouponStatus, CouponType, DiscountType
-from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CursorKind, page_request
+from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_request
 from graphql_api.schema import enums  # noqa: F401  # registers the domain enums with GraphQL
 from graphql_api.schema.errors import arguments_checked
+from graphql_api.schema.paged_lists import COUPON_USAGES
 from graphql_api.schema.permissions import AdminOnly
 from graphql_api.schema.unset import given
 
@@ -75,10 +76,13 @@ class CouponNode:
     ) -> Annotated[UsageConnection, strawberry.lazy("graphql_api.schema.connections")]:
         from graphql_api.schema.connections import UsageConnection
 
+        # A cursor is for this coupon's usages only; the page itself names no coupon, so
+        # the same page of many coupons is still one statement.
+        scope = COUPON_USAGES.scope(self.id)
         with arguments_checked():
-            page = page_request(first, given(after), CursorKind.USAGE)
+            page = page_request(first, given(after), scope)
         usages = await info.context.loaders.usage_page.load((UUID(self.id), page))
-        return UsageConnection.of(usages, self._count_usages)
+        return UsageConnection.of(scope, usages, self._count_usages)
 
     async def _count_usages(self) -> int:
         # Each usage is counted in the transaction that writes it, and usages are never

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.hot import HotPool
 from db.queries import coupons, usages
-from graphql_api.domain.codes import normalize_code
 from graphql_api.domain.coupons import Coupon, Usage
 from graphql_api.domain.pagination import Page, PageRequest
 from graphql_api.services.records import to_coupon, to_usage
@@ -35,8 +34,8 @@ def _page(
 
 
 async def coupon_by_code(hot: HotPool, code: str) -> Coupon | None:
-    """The hottest read of all, on the prepared-statement pool."""
-    row = await coupons.coupon_by_code(hot, normalize_code(code))
+    """The hottest read of all, on the prepared-statement pool; `code` as read_code reads it."""
+    row = await coupons.coupon_by_code(hot, code)
     return None if row is None else to_coupon(row)
 
 

@@ -257,6 +257,56 @@ def test_a_window_that_does_not_end_after_it_starts_is_refused(gql, db, valid_fr
 
 
 @pytest.mark.parametrize(
+    ("field", "moment"),
+    [
+        # the driver would write these as infinity / -infinity and read them back changed
+        ("validUntil", "9999-12-31T23:59:59.999999Z"),
+        ("validUntil", "9999-12-31T23:59:59.999999"),
+        ("validUntil", "9999-12-31T23:59:59.999999+00:00"),
+        ("validFrom", "0001-01-01T00:00:00Z"),
+        # outside years 1-9999 once in UTC
+        ("validUntil", "9999-12-31T23:59:59-01:00"),
+        ("validUntil", "9999-12-31T20:00:00-14:00"),
+        ("validFrom", "0001-01-01T00:00:00+01:00"),
+        ("validFrom", "0001-01-01T13:59:59+14:00"),
+    ],
+)
+def test_a_moment_the_database_cannot_give_back_unchanged_is_refused(gql, db, field, moment):
+    # when
+    payload = create(gql, **{field: moment})
+
+    # then
+    assert_refused(payload, "INVALID_INPUT", field)
+    assert coupon_rows(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until"),
+    [
+        ("0001-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.999998Z"),
+        ("0001-01-01T01:00:00.000001+01:00", "9999-12-31T22:59:59.999998-01:00"),
+    ],
+)
+def test_the_widest_storable_window_is_kept_to_the_microsecond(gql, valid_from, valid_until):
+    # when
+    coupon = create(gql, code="WIDEST", validFrom=valid_from, validUntil=valid_until)["coupon"]
+
+    # then it reads back exactly, in every read
+    expected = ("0001-01-01T00:00:00.000001+00:00", "9999-12-31T23:59:59.999998+00:00")
+    assert (coupon["validFrom"], coupon["validUntil"]) == expected
+    looked_up = gql('{ couponByCode(code: "widest") { validFrom validUntil status } }')
+    assert looked_up["couponByCode"] == {
+        "validFrom": expected[0],
+        "validUntil": expected[1],
+        "status": "ACTIVE",
+    }
+    listed = gql("{ activeCampaigns { edges { node { code validUntil } } } }")
+    assert listed["activeCampaigns"]["edges"] == [
+        {"node": {"code": "WIDEST", "validUntil": expected[1]}}
+    ]
+
+
+@pytest.mark.parametrize(
     "closed_ago",
     [
         pytest.param(timedelta(days=1), id="yesterday"),

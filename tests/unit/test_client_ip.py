@@ -148,3 +148,38 @@ def test_a_peer_that_is_not_an_address_is_never_trusted():
     client = resolve_client_ip("unix-socket", "198.51.100.9", PROXIES)
     # then
     assert client == "unix-socket"
+
+
+# one address, however it is spelled (contract, "Inputs")
+
+
+@pytest.mark.parametrize(
+    ("peer", "client"),
+    [
+        ("::ffff:198.51.100.9", "198.51.100.9"),
+        ("fe80::9%eth0", "fe80::9"),
+        ("2001:DB8::9", "2001:db8::9"),
+    ],
+)
+def test_an_untrusted_peer_is_the_client_in_its_one_written_form(peer, client):
+    assert resolve_client_ip(peer, None, PROXIES) == client
+
+
+def test_a_trusted_proxy_spelled_as_an_ipv4_mapped_address_is_trusted():
+    # given a proxy in 10.0.0.0/8 that a dual-stack socket reports as ::ffff:10.0.0.2
+    # when
+    client = resolve_client_ip("::ffff:10.0.0.2", "198.51.100.9", PROXIES)
+    # then
+    assert client == "198.51.100.9"
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "client"),
+    [
+        ("::ffff:198.51.100.9", "198.51.100.9"),
+        ("fe80::9%en0", "fe80::9"),
+        ("198.51.100.9, ::ffff:10.0.0.3", "198.51.100.9"),  # a mapped proxy hop is skipped
+    ],
+)
+def test_a_forwarded_hop_is_normalized_and_a_mapped_proxy_hop_is_trusted(forwarded_for, client):
+    assert resolve_client_ip("10.0.0.2", forwarded_for, PROXIES) == client

@@ -16,6 +16,7 @@ from graphql_api.domain.codes import (
     check_custom_code,
     generate_code,
     normalize_code,
+    read_code,
 )
 from graphql_api.domain.errors import CouponError, ErrorCode
 
@@ -132,3 +133,57 @@ def test_a_custom_code_of_allowed_characters_is_accepted_by_length_alone(raw):
         with pytest.raises(CouponError) as refused:
             check_custom_code(raw)
         assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "code")
+
+
+# One reading of a code for every operation (contract, "Inputs")
+
+
+@pytest.mark.parametrize(
+    ("raw", "read"),
+    [
+        ("\tPASTED-1\n", "PASTED-1"),  # pasted from a spreadsheet
+        ("  pasted-1\r\n", "PASTED-1"),
+        ("\u00a0Pasted-1\u2003", "PASTED-1"),  # no-break and em spaces around it
+        ("x", "X"),  # a lookup may be shorter than a custom code
+        ("stra\u00dfe", "STRA\u00dfE"),  # only a-z change case: no "SS" from a sharp s
+        ("\ufb01rst", "\ufb01RST"),  # nor "FI" from a ligature
+    ],
+)
+def test_read_code_trims_surrounding_whitespace_and_upper_cases_ascii_letters(raw, read):
+    assert read_code(raw) == read
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "\t\n", "C" * 51, " " + "C" * 51 + " ", "SUM\x00MER", "SUM\tMER", "\ud800"]
+)
+def test_read_code_refuses_an_empty_overlong_or_control_character_code(raw):
+    # when
+    with pytest.raises(CouponError) as refused:
+        read_code(raw)
+    # then
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "code")
+
+
+def test_a_code_of_50_characters_with_whitespace_around_it_reads():
+    assert read_code("\t" + "c" * 50 + "\n") == "C" * 50
+
+
+@given(st.text())
+def test_every_code_a_create_accepts_reads_the_same_for_a_lookup(raw):
+    # given any string a createTimedCoupon accepted as its code
+    try:
+        created = check_custom_code(raw)
+    except CouponError:
+        return
+    # then a lookup, a validation or a redemption of the same string finds that code
+    assert read_code(raw) == created
+
+
+@given(
+    st.text(alphabet=st.sampled_from(" \t\n\r\u00a0\u2003")),
+    st.from_regex(r"[A-Za-z0-9_-]{4,50}", fullmatch=True),
+    st.text(alphabet=st.sampled_from(" \t\n\r\u00a0\u2003")),
+)
+def test_whitespace_around_a_custom_code_never_changes_what_it_reads_as(before, code, after):
+    assert check_custom_code(before + code + after) == read_code(before + code + after)
+    assert read_code(before + code + after) == code.upper()

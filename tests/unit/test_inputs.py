@@ -13,12 +13,13 @@ from graphql_api.domain.coupons import DiscountTerms, DiscountType
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.inputs import (
     MAX_USES,
-    check_text,
+    check_moment,
     new_timed_coupon,
     new_user_coupon,
     redemption_request,
     with_client_defaults,
 )
+from graphql_api.domain.text import check_text
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -390,3 +391,78 @@ def test_a_client_user_agent_loses_control_characters_and_is_cut_to_500():
 def test_a_client_user_agent_of_only_control_characters_is_not_recorded():
     assert with_client_defaults(redemption(), None, "\x00\x01\x7f").user_agent is None
     assert with_client_defaults(redemption(), None, "").user_agent is None
+
+
+# moments that cannot make the trip through the database (contract, "Inputs")
+
+STORABLE_EDGES = [
+    "0001-01-01T00:00:00.000001+00:00",
+    "9999-12-31T23:59:59.999998+00:00",
+    "9999-12-31T23:59:59.999998",  # no offset: UTC
+]
+UNSTORABLE = [
+    "9999-12-31T23:59:59.999999+00:00",  # the driver writes it as infinity
+    "9999-12-31T23:59:59.999999",
+    "0001-01-01T00:00:00+00:00",  # ... and this as -infinity
+    "0001-01-01T00:00:00+01:00",  # year 0 in UTC
+    "0001-01-01T00:59:59+01:00",
+    "9999-12-31T23:59:59-01:00",  # year 10000 in UTC
+    "9999-12-31T23:00:00-14:00",
+]
+
+
+def moment(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", STORABLE_EDGES)
+def test_a_moment_inside_the_storable_range_is_kept_in_utc(text):
+    checked = check_moment(moment(text), "validUntil")
+    assert checked == moment(text)
+    assert checked.tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", UNSTORABLE)
+def test_a_moment_the_database_would_change_or_cannot_read_is_invalid_input(text):
+    assert invalid_field(check_moment, moment=moment(text), field="validUntil") == "validUntil"
+
+
+@pytest.mark.parametrize("text", UNSTORABLE)
+def test_a_timed_coupon_ending_at_an_unstorable_moment_is_refused_on_valid_until(text):
+    assert invalid_field(timed_coupon, valid_until=moment(text)) == "validUntil"
+
+
+@pytest.mark.parametrize("text", UNSTORABLE)
+def test_a_timed_coupon_starting_at_an_unstorable_moment_is_refused_on_valid_from(text):
+    assert invalid_field(timed_coupon, valid_from=moment(text)) == "validFrom"
+
+
+# one client address, however it is spelled
+
+
+@pytest.mark.parametrize(
+    ("spelled", "address"),
+    [
+        ("fe80::1%eth0", "fe80::1"),
+        ("fe80::1%\x00", "fe80::1"),  # a zone no database would store
+        ("fe80::7%" + "z" * 300, "fe80::7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4-mapped: the IPv4 address
+        ("::FFFF:203.0.113.7%2", "203.0.113.7"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        (" 10.0.0.1 ", "10.0.0.1"),
+    ],
+)
+def test_a_forwarded_ip_address_is_normalized(spelled, address):
+    assert redemption(ip_address=spelled).ip_address == address
+
+
+@pytest.mark.parametrize("client_ip", ["fe80::1%lo", "::ffff:127.0.0.1"])
+def test_a_client_address_is_normalized_too(client_ip):
+    expected = "fe80::1" if client_ip.startswith("fe80") else "127.0.0.1"
+    assert with_client_defaults(redemption(), client_ip, None).ip_address == expected
+
+
+@pytest.mark.parametrize("spelled", ["fe80::1%", "1.2.3.4%eth0", "%eth0"])
+def test_a_zone_on_something_that_is_not_an_ipv6_address_is_invalid(spelled):
+    assert invalid_field(redemption, ip_address=spelled) == "ipAddress"

@@ -1,4 +1,5 @@
-"""Pages: `first` is 1 to 100; a cursor the service did not issue for this list is an error."""
+"""Pages: `first` is 1 to 100; a cursor is valid only for the list and the arguments that
+issued it, and only with a moment the database can take (contract, "Inputs")."""
 
 from __future__ import annotations
 
@@ -11,15 +12,29 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graphql_api.domain.errors import CouponError, ErrorCode
+from graphql_api.domain.inputs import EARLIEST_MOMENT, LATEST_MOMENT
 from graphql_api.domain.pagination import (
     MAX_PAGE_SIZE,
-    CursorKind,
+    ListScope,
     PageRequest,
     Position,
     decode_cursor,
     encode_cursor,
     page_request,
 )
+
+USER_COUPONS = ListScope("Query.userCoupons", ("user-1",))
+ACTIVE_CAMPAIGNS = ListScope("Query.activeCampaigns")
+USER_USAGES = ListScope("Query.userUsages", ("user-1",))
+COUPON_USAGES = ListScope("Coupon.usages", (str(uuid4()),))
+SCOPES = [USER_COUPONS, ACTIVE_CAMPAIGNS, USER_USAGES, COUPON_USAGES]
+OTHER_ARGUMENTS = [
+    (USER_COUPONS, ListScope("Query.userCoupons", ("user-2",))),
+    (USER_USAGES, ListScope("Query.userUsages", ("user-2",))),
+    (USER_COUPONS, ListScope("Query.userCoupons", ("USER-1",))),
+    (COUPON_USAGES, ListScope("Coupon.usages", (str(uuid4()),))),
+    (USER_COUPONS, ListScope("Query.userCoupons", ("user-1", ""))),
+]
 
 POSITION = Position(
     at=datetime(2025, 6, 1, 12, 30, 15, 123456, tzinfo=UTC),
@@ -32,54 +47,95 @@ def raw_cursor(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def refused_after(cursor: str, kind: CursorKind = CursorKind.COUPON) -> CouponError:
+def refused_after(cursor: str, scope: ListScope = USER_COUPONS) -> CouponError:
     with pytest.raises(CouponError) as refused:
-        decode_cursor(kind, cursor)
+        decode_cursor(scope, cursor)
     return refused.value
 
 
-@pytest.mark.parametrize("kind", list(CursorKind))
-def test_a_cursor_decodes_to_the_position_it_was_made_from(kind):
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_cursor_decodes_to_the_position_it_was_made_from(scope):
     # when
-    cursor = encode_cursor(kind, POSITION)
+    cursor = encode_cursor(scope, POSITION)
     # then
-    assert decode_cursor(kind, cursor) == POSITION
+    assert decode_cursor(scope, cursor) == POSITION
 
 
 def test_a_cursor_is_url_safe_and_unpadded():
-    cursor = encode_cursor(CursorKind.USAGE, POSITION)
+    cursor = encode_cursor(USER_USAGES, POSITION)
     assert "=" not in cursor
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @given(
-    kind=st.sampled_from(CursorKind),
-    at=st.datetimes(timezones=st.just(UTC)),
+    scope=st.sampled_from(SCOPES),
+    at=st.datetimes(
+        min_value=EARLIEST_MOMENT.replace(tzinfo=None),
+        max_value=LATEST_MOMENT.replace(tzinfo=None),
+        timezones=st.just(UTC),
+    ),
     offset_minutes=st.integers(min_value=-14 * 60, max_value=14 * 60),
     ident=st.uuids(),
 )
-def test_any_position_survives_a_round_trip(kind, at, offset_minutes, ident):
-    # given a moment in any offset
-    moment = at.astimezone(timezone(timedelta(minutes=offset_minutes)))
+def test_any_storable_position_survives_a_round_trip(scope, at, offset_minutes, ident):
+    # given a moment the database can take, written in any offset it fits in
+    try:
+        moment = at.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    except OverflowError:
+        moment = at
     position = Position(at=moment, id=ident)
     # when
-    decoded = decode_cursor(kind, encode_cursor(kind, position))
-    # then
+    decoded = decode_cursor(scope, encode_cursor(scope, position))
+    # then the same instant and row, in UTC
     assert decoded == position
-    assert decoded.at.utcoffset() == moment.utcoffset()
+    assert decoded.at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "0001-01-01T00:00:00+01:00",  # year 0 in UTC
+        "9999-12-31T23:59:59-01:00",  # year 10000 in UTC
+        "0001-01-01T00:00:00+00:00",  # the driver's -infinity
+        "9999-12-31T23:59:59.999999+00:00",  # the driver's infinity
+    ],
+)
+def test_a_cursor_with_a_moment_the_database_cannot_take_is_refused(at):
+    # given a cursor of the right list whose moment leaves years 1-9999 or is a sentinel
+    cursor = raw_cursor(f"1|{USER_COUPONS.field}|{USER_COUPONS.digest()}|{at}|{uuid4()}")
+    # when
+    error = refused_after(cursor, USER_COUPONS)
+    # then
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "after")
 
 
 @pytest.mark.parametrize(
     ("issued_for", "used_for"),
-    [(CursorKind.COUPON, CursorKind.USAGE), (CursorKind.USAGE, CursorKind.COUPON)],
+    [(a, b) for a in SCOPES for b in SCOPES if a.field != b.field],
 )
-def test_a_cursor_of_the_other_list_is_refused(issued_for, used_for):
+def test_a_cursor_of_another_list_is_refused(issued_for, used_for):
     # given
     cursor = encode_cursor(issued_for, POSITION)
     # when
     error = refused_after(cursor, used_for)
     # then
     assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "after")
+
+
+@pytest.mark.parametrize(("issued_for", "used_for"), OTHER_ARGUMENTS)
+def test_a_cursor_of_the_same_list_with_other_arguments_is_refused(issued_for, used_for):
+    # given
+    cursor = encode_cursor(issued_for, POSITION)
+    # when
+    error = refused_after(cursor, used_for)
+    # then
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "after")
+
+
+@pytest.mark.parametrize(("issued_for", "used_for"), OTHER_ARGUMENTS)
+def test_a_look_before_the_arguments_are_known_checks_the_list_only(issued_for, used_for):
+    cursor = encode_cursor(issued_for, POSITION)
+    assert decode_cursor(used_for, cursor, check_chosen_by=False) == POSITION
 
 
 @pytest.mark.parametrize(
@@ -101,8 +157,13 @@ def test_a_cursor_of_the_other_list_is_refused(issued_for, used_for):
         raw_cursor(f"x|2025-06-01T12:00:00+00:00|{uuid4()}"),  # no such list
         raw_cursor(f"C|2025-06-01T12:00:00+00:00|{uuid4()}"),
         raw_cursor(f"c|2025-06-01T12:00:00|{uuid4()}"),  # a naive timestamp
+        # the present format, but naive, another version, no digest, no field
+        raw_cursor(f"1|Query.userCoupons|{USER_COUPONS.digest()}|2025-06-01T12:00:00|{uuid4()}"),
+        raw_cursor(f"2|Query.userCoupons|{USER_COUPONS.digest()}|2025-06-01T12:00:00Z|{uuid4()}"),
+        raw_cursor(f"1|Query.userCoupons||2025-06-01T12:00:00Z|{uuid4()}"),
+        raw_cursor(f"1||{USER_COUPONS.digest()}|2025-06-01T12:00:00Z|{uuid4()}"),
         base64.urlsafe_b64encode(b"c|\xff\xfe|\x80").decode(),  # not UTF-8
-        encode_cursor(CursorKind.COUPON, POSITION)[:-4],  # cut short
+        encode_cursor(USER_COUPONS, POSITION)[:-4],  # cut short
     ],
 )
 def test_a_cursor_the_service_did_not_issue_is_refused_on_field_after(cursor):
@@ -118,18 +179,21 @@ def test_any_made_up_text_is_invalid_input_never_a_crash(cursor):
 
 @given(data=st.binary())
 def test_any_made_up_bytes_behind_base64_are_invalid_input_never_a_crash(data):
-    error = refused_after(base64.urlsafe_b64encode(data).decode().rstrip("="), CursorKind.USAGE)
+    error = refused_after(base64.urlsafe_b64encode(data).decode().rstrip("="), USER_USAGES)
     assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "after")
 
 
 @given(
-    tag=st.just("c") | st.text(max_size=3),
+    version=st.just("1") | st.text(max_size=3),
+    field=st.sampled_from([s.field for s in SCOPES]) | st.text(max_size=20),
+    digest=st.sampled_from([s.digest() for s in SCOPES[1:]]) | st.text(max_size=20),
     at=st.text(max_size=40) | st.datetimes().map(datetime.isoformat),
     ident=st.text(max_size=40) | st.uuids().map(str),
 )
-def test_any_made_up_three_part_cursor_is_invalid_input_never_a_crash(tag, at, ident):
-    # given a cursor shaped like ours, but another list's, a naive moment or a made-up one
-    cursor = raw_cursor(f"{tag}|{at}|{ident}")
+def test_any_made_up_cursor_is_invalid_input_never_a_crash(version, field, digest, at, ident):
+    # given a cursor shaped like ours, but another list's or arguments', a naive moment or a
+    # made-up one (never all of this list's own parts with an aware moment and a UUID)
+    cursor = raw_cursor(f"{version}|{field}|{digest}|{at}|{ident}")
     # when
     error = refused_after(cursor)
     # then
@@ -138,32 +202,32 @@ def test_any_made_up_three_part_cursor_is_invalid_input_never_a_crash(tag, at, i
 
 @pytest.mark.parametrize("first", [1, 20, MAX_PAGE_SIZE])
 def test_a_page_of_1_to_100_is_accepted(first):
-    assert page_request(first, None, CursorKind.COUPON) == PageRequest(first=first, after=None)
+    assert page_request(first, None, USER_COUPONS) == PageRequest(first=first, after=None)
 
 
 @pytest.mark.parametrize("first", [0, -1, 101, 10_000, None])
 def test_a_page_size_outside_1_to_100_is_refused_on_field_first(first):
     # when
     with pytest.raises(CouponError) as refused:
-        page_request(first, None, CursorKind.COUPON)
+        page_request(first, None, USER_COUPONS)
     # then
     assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "first")
 
 
 def test_a_page_request_carries_the_decoded_cursor():
     # given
-    cursor = encode_cursor(CursorKind.USAGE, POSITION)
+    cursor = encode_cursor(USER_USAGES, POSITION)
     # when
-    request = page_request(5, cursor, CursorKind.USAGE)
+    request = page_request(5, cursor, USER_USAGES)
     # then
     assert request == PageRequest(first=5, after=POSITION)
 
 
-def test_a_page_request_refuses_a_cursor_of_the_other_list():
+def test_a_page_request_refuses_a_cursor_of_another_list():
     # given
-    cursor = encode_cursor(CursorKind.USAGE, POSITION)
+    cursor = encode_cursor(USER_USAGES, POSITION)
     # when
     with pytest.raises(CouponError) as refused:
-        page_request(5, cursor, CursorKind.COUPON)
+        page_request(5, cursor, USER_COUPONS)
     # then
     assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "after")

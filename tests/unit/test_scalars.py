@@ -175,12 +175,24 @@ def test_serialize_decimal_writes_two_places(amount, wire):
         (" 2025-06-01T00:00:00.250000Z ", datetime(2025, 6, 1, 0, 0, 0, 250000, tzinfo=UTC)),
     ],
 )
-def test_parse_datetime_reads_iso_8601_into_utc(text, expected):
+def test_parse_datetime_reads_iso_8601_as_the_same_instant(text, expected):
     # when
     parsed = parse_datetime(text)
-    # then
+    # then the same instant, in the offset it was written with (none: UTC)
     assert parsed == expected
-    assert parsed.tzinfo is UTC
+    assert parsed.utcoffset() == datetime.fromisoformat(text.strip()).utcoffset() or (
+        parsed.tzinfo is UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59.999999"]
+)
+def test_parse_datetime_leaves_moments_outside_the_storable_range_to_the_input_rules(text):
+    # A scalar refusing them would be a GraphQL error: the input rules make them an
+    # INVALID_INPUT naming the field (check_moment), as the contract says.
+    parsed = parse_datetime(text)
+    assert parsed.tzinfo is not None
 
 
 @pytest.mark.parametrize(
