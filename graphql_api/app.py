@@ -11,9 +11,10 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from db.engine import create_engine, create_sessionmaker
@@ -21,7 +22,9 @@ from db.hot import HotPool
 from graphql_api.access_log import AccessLogMiddleware
 from graphql_api.auth import ApiKeyMiddleware
 from graphql_api.body_limit import BodyLimitMiddleware
+from graphql_api.deadline import within_deadline
 from graphql_api.http_view import GraphQLView
+from graphql_api.json_response import error_entry, error_response, request_id_of
 from graphql_api.logs import configure_logging
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
@@ -30,10 +33,13 @@ from graphql_api.schema.compiled import CompiledOperations
 from graphql_api.services.coupon_queries import mark_expired_coupons
 from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings, get_settings
+from graphql_api.unhandled import UnhandledErrorMiddleware
 
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 2.0
+UNHEALTHY_MESSAGE = "The database is not answering"
+NOT_FOUND_MESSAGE = "Not found: the GraphQL API is at /graphql"
 POOL_GAUGE_SECONDS = 5.0
 
 
@@ -61,14 +67,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     policy = GuessPolicy(settings.guess_limit, timedelta(seconds=settings.guess_window_seconds))
 
-    async def health(_: Request) -> JSONResponse:
+    async def ping() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def health(request: Request) -> JSONResponse:
         try:
-            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await within_deadline(ping(), HEALTH_TIMEOUT_SECONDS)
         except Exception as error:  # any failure to answer means unhealthy
-            log.warning("health check failed: %s", type(error).__name__)
-            return JSONResponse({"status": "unhealthy", "database": "unreachable"}, 503)
+            request_id = request_id_of(request.scope)
+            log.warning(
+                "health check failed: %s", type(error).__name__, extra={"request_id": request_id}
+            )
+            unavailable = error_entry(UNHEALTHY_MESSAGE, "SERVICE_UNAVAILABLE", request_id)
+            return JSONResponse(
+                {"status": "unhealthy", "database": "unreachable", "errors": [unavailable]}, 503
+            )
         return JSONResponse({"status": "healthy", "database": "ok"})
+
+    async def home(request: Request) -> Response:
+        """Where to go: GraphiQL for a browser, the endpoints for anyone else."""
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/graphql", status_code=307)
+        return JSONResponse({"graphql": "/graphql", "health": "/health", "metrics": "/metrics"})
 
     async def metrics(_: Request) -> Response:
         _observe_pool(engine, hot)
@@ -107,9 +128,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            # Production points nobody anywhere: the root is a plain 404 there.
+            *([] if settings.production else [Route("/", home, methods=["GET"])]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(UnhandledErrorMiddleware),
             Middleware(AccessLogMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
@@ -119,12 +143,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 else []
             ),
         ],
+        exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.hot = hot
     return app
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (no such route, a method the route does not take)."""
+    if not isinstance(error, HTTPException):  # registered for HTTPException only
+        raise error
+    message = NOT_FOUND_MESSAGE if error.status_code == 404 else error.detail
+    return error_response(request.scope, error.status_code, message, error.headers)
 
 
 async def _every(seconds: float, chore: Callable[[], Awaitable[object]]) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphql_api.json_response import send_json
+from graphql_api.json_response import send_error
 from graphql_api.settings import Role
 
 
@@ -24,16 +23,7 @@ class Caller:
 
 ADMIN = Caller("admin")
 
-UNAUTHENTICATED_BODY = json.dumps(
-    {
-        "errors": [
-            {
-                "message": "A valid API key is required: send Authorization: Bearer <key>",
-                "extensions": {"code": "UNAUTHENTICATED"},
-            }
-        ]
-    }
-).encode()
+UNAUTHENTICATED_MESSAGE = "A valid API key is required: send Authorization: Bearer <key>"
 
 
 def authenticate(keys: list[tuple[Role, str]], authorization: str | None) -> Caller | None:
@@ -77,10 +67,11 @@ class ApiKeyMiddleware:
             header = dict(scope["headers"]).get(b"authorization")
             caller = authenticate(self.keys, None if header is None else header.decode("latin-1"))
             if caller is None and not _wants_graphiql(scope):
-                await send_json(
+                await send_error(
+                    scope,
                     send,
                     401,
-                    UNAUTHENTICATED_BODY,
+                    UNAUTHENTICATED_MESSAGE,
                     (b"www-authenticate", b'Bearer realm="coupons"'),
                 )
                 return

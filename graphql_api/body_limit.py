@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graphql_api.json_response import send_json
-
-TOO_LARGE = (
-    b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
-)
+from graphql_api.json_response import send_error
 
 
 class BodyTooLargeError(Exception):
@@ -19,6 +15,7 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.message = f"Request body too large: at most {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,7 +23,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_json(send, 413, TOO_LARGE)
+            await send_error(scope, send, 413, self.message)
             return
         received = 0
         response_started = False
@@ -50,4 +47,4 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLargeError:
             if not response_started:
-                await send_json(send, 413, TOO_LARGE)
+                await send_error(scope, send, 413, self.message)

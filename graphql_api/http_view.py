@@ -1,23 +1,47 @@
-"""The /graphql endpoint: strawberry's ASGI view with exact JSON numbers and our context."""
+"""The /graphql endpoint: strawberry's ASGI view with exact JSON numbers, our context, the
+GraphQL-over-HTTP request rules, JSON for every refusal, and the request deadline."""
 
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types import ExecutionResult
 
 from db.hot import HotPool
 from graphql_api.auth import Caller
 from graphql_api.context import Context
+from graphql_api.deadline import DeadlineExceededError, within_deadline
+from graphql_api.documents import document_shape
+from graphql_api.failures import public_failure
+from graphql_api.json_response import error_response
 from graphql_api.loaders import Loaders
 from graphql_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
+
+
+class RequestRefusedError(HTTPException):
+    """A request the service will not run, answered with `status` and nothing executed."""
+
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None):
+        super().__init__(status, reason)
+        self.headers = headers
 
 
 def _refuse_constant(name: str) -> Any:
@@ -38,20 +62,71 @@ class GraphQLView(GraphQL[Context, None]):
         self.sessionmaker = sessionmaker
         self.hot = hot
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Response
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as refusal:
+            # Strawberry answers these in plain text; clients get the GraphQL error shape.
+            headers = getattr(refusal, "headers", None)
+            response = error_response(scope, refusal.status_code, refusal.reason, headers)
+        await response(scope, receive, send)
+
     def decode_json(self, data: str | bytes) -> object:
         # Numbers with a fraction stay exact: money never passes through a binary float.
         try:
-            return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+            value = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
         except json.JSONDecodeError:
             raise
         # Undecodable bytes, nesting past the recursion limit, integers past Python's digit
         # limit, exponents past Decimal's: all the client's malformed JSON, so a 400.
         except (ValueError, RecursionError, ArithmeticError) as error:
             raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
+        # The body arrives as bytes (GET's `variables` and `extensions` as str, which
+        # strawberry checks itself): a request is one JSON object.
+        if isinstance(data, bytes) and isinstance(value, list):
+            raise RequestRefusedError(
+                400, "Batched requests are not supported: send one operation per request"
+            )
+        if isinstance(data, bytes) and not isinstance(value, dict):
+            raise RequestRefusedError(400, "The request body must be a JSON object")
+        return value
 
     def encode_json(self, data: object) -> bytes:
         # Every amount is a string by now (the Decimal scalar), so nothing here is money math.
         return orjson.dumps(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type != JSON_TYPE:
+                raise RequestRefusedError(415, f"Send GraphQL requests as {JSON_TYPE}")
+        return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        _check_operation_chosen(request_data, request_adapter.method)
+        try:
+            return await within_deadline(
+                super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                ),
+                self.settings.request_timeout,
+            )
+        except DeadlineExceededError as error:
+            return _unavailable(context, request_data, error)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -70,3 +145,42 @@ class GraphQLView(GraphQL[Context, None]):
             # No caller: the GraphiQL page was let through without a key; it runs nothing.
             caller=state.get("caller") or Caller("storefront"),
         )
+
+
+def _check_operation_chosen(request_data: GraphQLRequestData, method: str) -> None:
+    """GraphQL-over-HTTP: a document with several operations runs only the one named in
+    `operationName`; without it, or with a name the document lacks, nothing runs (400).
+    A mutation is never run over GET (405)."""
+    shape = None if request_data.query is None else document_shape(request_data.query)
+    if shape is None or not shape.operations:
+        return  # no query, or one that does not parse: execution reports it as usual
+    name = request_data.operation_name
+    if name is not None and not isinstance(name, str):
+        raise RequestRefusedError(400, "operationName must be a string or null")
+    operation = shape.selected(name)
+    if operation is None and name is None:
+        raise RequestRefusedError(
+            400,
+            f"The document holds {len(shape.operations)} operations: "
+            "name the one to run in operationName",
+        )
+    if operation is None:
+        raise RequestRefusedError(400, "operationName names no operation in the document")
+    if method == "GET" and operation.type is not OperationType.QUERY:
+        raise RequestRefusedError(
+            405, f"A {operation.type.value} must be sent with POST", {"allow": "POST"}
+        )
+
+
+def _unavailable(
+    context: Context, request_data: GraphQLRequestData, error: DeadlineExceededError
+) -> ExecutionResult:
+    code, message = public_failure(error, "request deadline", context.request_id)
+    shape = None if request_data.query is None else document_shape(request_data.query)
+    context.request.scope.setdefault("state", {})["graphql"] = {
+        "operation_name": (request_data.operation_name or "")[:100] or None,
+        "root_fields": "none" if shape is None else shape.root_fields,
+        "outcome": "unavailable",
+    }
+    extensions = {"code": code, "requestId": context.request_id}
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graphql_api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from graphql_api.schema.introspection import IntrospectionForAdminsOnly
 from graphql_api.schema.masking import MaskInternalErrors
 from graphql_api.schema.mutations import Mutation
@@ -26,10 +27,6 @@ from graphql_api.schema.page_arguments import PageArgumentsChecked
 from graphql_api.schema.queries import Query
 from graphql_api.schema.scalars import SCALARS
 from graphql_api.schema.suggestions import NoSuggestions
-
-MAX_DEPTH = 10
-MAX_ALIASES = 20
-MAX_TOKENS = 2000
 
 # The limiters make their rule classes when constructed. Made once here, not per request:
 # the validation cache is keyed by the rule classes, and fresh ones would never hit it.

@@ -4,15 +4,18 @@ A storefront sends the same two documents on every checkout. GraphQL execution c
 more than the one statement behind each, so a document of exactly one of these shapes is
 checked once, against the same limits, and compiled to a plan: read the input, call the
 same service the resolver calls, and pick the fields with the schema's own types and
-scalars. Anything else, and anything that goes wrong, takes the ordinary path, which then
-answers as it always does (a redemption is safe to run again: the order decides). A test
-compares the two paths' answers.
+scalars. A document or input of any other shape takes the ordinary path before anything
+runs. Once the service has been called, the compiled path answers whatever happens, as the
+ordinary path would: an unexpected error is logged with the request id and answered masked,
+never hidden and never run a second time; the request deadline holds here too. It answers
+only requests that passed the API-key check. A test compares the two paths' answers.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -38,12 +41,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.hot import HotPool
 from graphql_api.client_ip import client_ip_of
-from graphql_api.domain.codes import MAX_CODE_LENGTH
+from graphql_api.deadline import DeadlineExceededError, within_deadline
+from graphql_api.domain.codes import read_code
 from graphql_api.domain.errors import CouponError, ErrorCode
-from graphql_api.domain.inputs import check_text
-from graphql_api.json_response import send_json
+from graphql_api.failures import public_failure
+from graphql_api.json_response import error_entry, request_id_of, send_json
+from graphql_api.limits import MAX_ALIASES, MAX_TOKENS
 from graphql_api.metrics import REDEMPTIONS
-from graphql_api.schema import MAX_ALIASES, MAX_TOKENS
 from graphql_api.schema.inputs import RedeemCouponInput
 from graphql_api.schema.payloads import RedeemCouponPayload
 from graphql_api.schema.scalars import parse_decimal, serialize_datetime, serialize_decimal
@@ -117,12 +121,13 @@ class Plan:
     literal: str | None  # the lookup's code written in the document
     variable: str | None  # the variable holding the code or the redemption input
     selections: tuple[Selection, ...]
+    location: dict[str, int]  # the root field's line and column, for error answers
 
 
 def compile_plan(query: str) -> Plan | None:
     """A plan when `query` is one plain lookup or redemption, else None."""
     try:
-        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return None
     return _plan(document)
@@ -177,7 +182,10 @@ def _plan(document: DocumentNode) -> Plan | None:
     if selections is None:
         return None
     name = None if operation.name is None else operation.name.value
-    return Plan(kind, name, (root.alias or root.name).value, literal, variable, selections)
+    start = root.loc.start_token if root.loc is not None else None
+    location = {"line": start.line, "column": start.column} if start is not None else {}
+    key = (root.alias or root.name).value
+    return Plan(kind, name, key, literal, variable, selections, location)
 
 
 def _selections(
@@ -277,20 +285,24 @@ class CompiledOperations:
             or scope["method"] != "POST"
             or scope["path"] != "/graphql"
             or not _is_json(scope)
+            # Only a caller that passed the API-key check, wherever this sits in the stack.
+            or scope.get("state", {}).get("caller") is None
         ):
             await self.app(scope, receive, send)
             return
         body, messages = await _read_body(receive)
         # Only a document naming one of the two fields can have a plan: others skip parsing.
-        answer = None
+        call = None
         if body is not None and (b"couponByCode" in body or b"redeemCoupon" in body):
-            answer = await self._answer(body, scope)
-        if answer is None:
+            call = self._prepare(body, scope)
+        if call is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        await send_json(send, 200, answer)
+        await send_json(send, 200, await self._answer(call, scope))
 
-    async def _answer(self, body: bytes, scope: Scope) -> bytes | None:
+    def _prepare(self, body: bytes, scope: Scope) -> _Call | None:
+        """The plan and its input when the request is of a planned shape, else None: then
+        the ordinary path answers (also every input error that is not a payload error)."""
         try:
             request = json.loads(body, parse_float=Decimal)
         except (ValueError, RecursionError, ArithmeticError):
@@ -307,34 +319,60 @@ class CompiledOperations:
         if not isinstance(variables, dict):
             return None
         given = plan.literal if plan.variable is None else variables.get(plan.variable)
+        work: Awaitable[tuple[Any, str]] | None
         try:
             if plan.kind == "lookup":
-                data, outcome = await self._lookup(plan, given)
+                work = self._lookup(plan, read_code(given)) if isinstance(given, str) else None
             else:
-                data, outcome = await self._redeem(plan, given, scope)
-        except Exception:  # bad input or an outage: the ordinary path answers
-            return None
-        if data is _NOT_PLANNED:
-            return None
+                work = self._redeem(plan, given, scope)
+        except (CouponError, TypeError, ValueError, ArithmeticError):
+            return None  # what GraphQL would refuse before running anything
+        return None if work is None else _Call(plan, operation_name, work)
+
+    async def _answer(self, call: _Call, scope: Scope) -> bytes:
+        plan = call.plan
+        request_id = request_id_of(scope)
+        try:
+            data, outcome = await within_deadline(call.work, self.settings.request_timeout)
+            answer: dict[str, Any] = {"data": {plan.response_key: data}}
+        except DeadlineExceededError as error:
+            code, message = public_failure(error, "request deadline", request_id)
+            answer = {"data": None, "errors": [error_entry(message, code, request_id)]}
+            outcome = "unavailable"
+        except Exception as error:  # masked and logged as GraphQL execution would
+            code, message = public_failure(error, plan.response_key, request_id)
+            failure = {
+                "message": message,
+                "locations": [plan.location],
+                "path": [plan.response_key],
+                "extensions": {"code": code, "requestId": request_id},
+            }
+            # couponByCode may be null; redeemCoupon's payload may not, so data is null.
+            data = {plan.response_key: None} if plan.kind == "lookup" else None
+            answer = {"data": data, "errors": [failure]}
+            outcome = "unavailable" if code == "SERVICE_UNAVAILABLE" else "internal_error"
+        operation_name = call.operation_name
         scope.setdefault("state", {})["graphql"] = {
             "operation_name": operation_name[:100] if isinstance(operation_name, str) else None,
             "root_fields": "couponByCode" if plan.kind == "lookup" else "redeemCoupon",
             "outcome": outcome,
         }
-        return orjson.dumps({"data": {plan.response_key: data}})
+        return orjson.dumps(answer)
 
-    async def _lookup(self, plan: Plan, code: Any) -> tuple[Any, str]:
-        if not isinstance(code, str):
-            return _NOT_PLANNED, ""
-        check_text(code, "code", max_length=MAX_CODE_LENGTH)
+    async def _lookup(self, plan: Plan, code: str) -> tuple[Any, str]:
         coupon = await coupon_by_code(self.hot, code)
         node = None if coupon is None else CouponNode.from_domain(coupon)
         return _render(node, plan.selections, {}), "ok"
 
-    async def _redeem(self, plan: Plan, fields: Any, scope: Scope) -> tuple[Any, str]:
+    def _redeem(self, plan: Plan, fields: Any, scope: Scope) -> Awaitable[tuple[Any, str]] | None:
         redeem_input = _redeem_input(fields)
         if redeem_input is None:
-            return _NOT_PLANNED, ""
+            return None
+        return self._redeem_checked(plan, redeem_input, scope)
+
+    async def _redeem_checked(
+        self, plan: Plan, redeem_input: RedeemCouponInput, scope: Scope
+    ) -> tuple[Any, str]:
         client_ip, user_agent = _client(scope, self.settings)
         related: dict[str, Any] = {}
         try:
@@ -353,7 +391,11 @@ class CompiledOperations:
         return _render(payload, plan.selections, related), "ok"
 
 
-_NOT_PLANNED = object()
+@dataclass(slots=True)
+class _Call:
+    plan: Plan
+    operation_name: object
+    work: Awaitable[tuple[Any, str]]
 
 
 def _redeem_input(fields: Any) -> RedeemCouponInput | None:

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import FieldNode, GraphQLError, ValidationRule, get_named_type, is_introspection_type
+from graphql.language import BREAK
 from strawberry.extensions import SchemaExtension
+
+MESSAGE = "Introspection needs an admin API key"
+
+
+class IntrospectionRefused(ValidationRule):
+    """One error for the whole document, with a code: graphql-core's own rule reports
+    every introspection field, without one."""
+
+    def enter_field(self, node: FieldNode, *_: Any) -> object:
+        field_type = get_named_type(self.context.get_type())
+        if field_type is not None and is_introspection_type(field_type):
+            self.report_error(GraphQLError(MESSAGE, node, extensions={"code": "FORBIDDEN"}))
+            return BREAK
+        return None
 
 
 class IntrospectionForAdminsOnly(SchemaExtension):
@@ -14,6 +30,6 @@ class IntrospectionForAdminsOnly(SchemaExtension):
         if caller is None or not caller.is_admin:
             self.execution_context.validation_rules = (
                 *self.execution_context.validation_rules,
-                NoSchemaIntrospectionCustomRule,
+                IntrospectionRefused,
             )
         yield

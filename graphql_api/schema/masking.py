@@ -1,45 +1,13 @@
-"""Unexpected errors reach clients as one opaque message with a request id; logs get the rest.
-
-A database that does not answer is told apart: SERVICE_UNAVAILABLE says "try again",
-INTERNAL_SERVER_ERROR says "our bug".
-"""
+"""Unexpected errors in GraphQL execution reach clients as one opaque message with a
+request id; the log gets the rest (see graphql_api.failures)."""
 
 from __future__ import annotations
 
-import logging
-
-import asyncpg
-import sqlalchemy.exc
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-log = logging.getLogger("graphql_api.errors")
-
-INTERNAL_MESSAGE = "Internal server error"
-UNAVAILABLE_MESSAGE = "Service temporarily unavailable: the database is not answering"
-
-_OUTAGE_TYPES: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable
-    TimeoutError,  # connect or statement timeout
-    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,  # a connection closed under us
-    asyncpg.exceptions.OperatorInterventionError,  # shutdown, pg_terminate_backend, not ready
-    asyncpg.exceptions.QueryCanceledError,
-)
-
-
-def is_database_outage(error: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _OUTAGE_TYPES):
-            return True
-        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+from graphql_api.failures import public_failure
+from graphql_api.json_response import INTERNAL_MESSAGE
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -61,23 +29,9 @@ class MaskInternalErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", None)
         where = ".".join(str(key) for key in error.path or ()) or "operation"
-        original = error.original_error
-        if original is not None and is_database_outage(original):
-            log.warning(
-                "database unavailable in %s: %s",
-                where,
-                type(original).__name__,
-                extra={"request_id": request_id},
-            )
-            code, message = "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE
-        else:
-            log.error(
-                "unexpected error in %s",
-                where,
-                exc_info=original,
-                extra={"request_id": request_id},
-            )
-            code, message = "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE
+        # _is_unexpected lets only errors with an original through.
+        original = error.original_error or error
+        code, message = public_failure(original, where, request_id)
         return GraphQLError(
             message=message,
             nodes=error.nodes,

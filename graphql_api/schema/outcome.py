@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
+
+from graphql_api.documents import root_fields
 
 _ERROR_OUTCOMES = {
     "INTERNAL_SERVER_ERROR": "internal_error",
@@ -24,25 +25,9 @@ class RequestOutcome(SchemaExtension):
             return
         request.scope.setdefault("state", {})["graphql"] = {
             "operation_name": (context.operation_name or "")[:100] or None,
-            "root_fields": _root_fields(context.graphql_document),
+            "root_fields": root_fields(context.graphql_document),
             "outcome": _outcome(context.result),
         }
-
-
-def _root_fields(document: Any) -> str:
-    """The one root field asked for, or "multiple": bounded, so fit for a metric label."""
-    names = {
-        selection.name.value
-        for definition in getattr(document, "definitions", ())
-        if isinstance(definition, OperationDefinitionNode)
-        for selection in definition.selection_set.selections
-        if isinstance(selection, FieldNode)
-    }
-    if not names:
-        return "none"
-    if names <= {"__schema", "__type", "__typename"}:
-        return "introspection"
-    return names.pop() if len(names) == 1 else "multiple"
 
 
 def _outcome(result: Any) -> str:

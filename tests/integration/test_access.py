@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -10,7 +11,6 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
-from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -29,7 +29,7 @@ from tests.support.factories import (
     timed_coupon_input,
     user_coupon_input,
 )
-from tests.support.graphql import GraphQLClient
+from tests.support.graphql import GraphQLClient, assert_error_answer
 from tests.support.servers import REPO, ThreadServer, free_port, thread_server
 
 COUPON_BY_CODE = """
@@ -120,11 +120,8 @@ def anonymous(keyed_server: ThreadServer) -> Iterator[GraphQLClient]:
 
 
 def assert_unauthenticated(response: httpx.Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.json() == {
-        "errors": [{"message": ANY, "extensions": {"code": "UNAUTHENTICATED"}}]
-    }
-    assert isinstance(response.json()["errors"][0]["message"], str)
+    assert_error_answer(response, 401, "UNAUTHENTICATED")
+    assert response.headers["www-authenticate"] == 'Bearer realm="coupons"'
 
 
 def assert_forbidden(response: httpx.Response, path: list[str]) -> dict[str, Any]:
@@ -244,6 +241,76 @@ def test_the_scheme_is_case_insensitive(anonymous):
     # then
     assert response.status_code == 200
     assert response.json() == {"data": {"__typename": "Query"}}
+
+
+# --- every path that answers requests is behind the key check ---
+
+# Every document shape some path answers: the compiled lookup and redemption (variables
+# and literals), GraphQL execution for queries and mutations, introspection, and requests
+# that are refused before execution.
+REDEEM_DOCUMENT = """
+mutation Redeem($input: RedeemCouponInput!) {
+  redeemCoupon(input: $input) { usage { orderId } discountAmount errors { code } }
+}
+"""
+REDEEM_INPUT = {"code": "GUARDED", "userId": "u", "orderId": "o-guarded", "orderValue": "20"}
+DOCUMENT_SHAPES: list[tuple[str, Any]] = [
+    ("compiled lookup", {"query": COUPON_BY_CODE, "variables": {"code": "GUARDED"}}),
+    ("compiled literal lookup", {"query": '{ couponByCode(code: "GUARDED") { code } }'}),
+    ("compiled redemption", {"query": REDEEM_DOCUMENT, "variables": {"input": REDEEM_INPUT}}),
+    (
+        "executed redemption",
+        {
+            "query": REDEEM_DOCUMENT + "query Other { __typename }",
+            "operationName": "Redeem",
+            "variables": {"input": REDEEM_INPUT},
+        },
+    ),
+    ("executed query", {"query": USER_COUPONS, "variables": {"userId": "alice"}}),
+    ("mutation", {"query": CREATE_USER_COUPON, "variables": {"input": user_coupon_input()}}),
+    ("typename", TYPENAME),
+    ("introspection", {"query": "{ __schema { queryType { name } } }"}),
+    ("two operations", {"query": "query A { a: __typename } query B { b: __typename }"}),
+    ("batch", [TYPENAME]),
+    ("not an object", None),
+]
+BAD_CREDENTIALS = [
+    None,
+    "Bearer not-a-key",
+    f"Basic {ADMIN_KEY}",  # a real key in the wrong scheme
+    f"Token {STOREFRONT_KEY}",
+    ADMIN_KEY,  # no scheme
+]
+
+
+@pytest.fixture(scope="module")
+def keyed_servers(keyed_server: ThreadServer, database_url: str) -> Iterator[dict[str, str]]:
+    """Keyed servers with the compiled path on and off."""
+    with thread_server(database_url, api_keys=API_KEYS, compiled_operations=False) as executed:
+        yield {"compiled": keyed_server.base_url, "executed": executed.base_url}
+
+
+@pytest.mark.parametrize("path", ["compiled", "executed"])
+@pytest.mark.parametrize("authorization", BAD_CREDENTIALS)
+@pytest.mark.parametrize(("shape", "body"), DOCUMENT_SHAPES, ids=[s for s, _ in DOCUMENT_SHAPES])
+def test_no_document_shape_runs_without_a_valid_key(
+    keyed_servers, admin, db, path, authorization, shape, body
+):
+    # given a campaign a redemption could use, made with the admin key
+    create_timed_coupon(admin, code="GUARDED")
+    coupons_before = coupon_count(db)
+    headers = {} if authorization is None else {"Authorization": authorization}
+    # when
+    response = httpx.post(
+        f"{keyed_servers[path]}/graphql",
+        content=json.dumps(body).encode(),
+        headers={**headers, "content-type": "application/json"},
+    )
+    # then refused before anything ran, whichever path would have answered it
+    assert_unauthenticated(response)
+    assert db.value("select count(*) from coupon_usages") == 0
+    assert db.value("select current_total_uses from coupons where code = 'GUARDED'") == 0
+    assert coupon_count(db) == coupons_before
 
 
 # --- what a storefront may do ---

@@ -74,9 +74,10 @@ def test_both_paths_answer_alike(gql, server, executed, query, variables, operat
     if variables and variables.get("c") == "USER":
         variables = {"c": user_code}
     body = {"query": query, "variables": variables, "operationName": operation}
+    same_id = {"X-Request-ID": "compare-paths"}  # answers may carry it
     # when
-    compiled = httpx.post(f"{server.base_url}/graphql", json=body)
-    ordinary = httpx.post(f"{executed.base_url}/graphql", json=body)
+    compiled = httpx.post(f"{server.base_url}/graphql", json=body, headers=same_id)
+    ordinary = httpx.post(f"{executed.base_url}/graphql", json=body, headers=same_id)
     # then
     assert compiled.status_code == ordinary.status_code
     assert compiled.headers["content-type"] == ordinary.headers["content-type"]

@@ -108,12 +108,30 @@ def test_graphiql_is_not_served_without_a_key(production_server):
 
 
 @pytest.mark.parametrize("query", INTROSPECTION_QUERIES)
-def test_introspection_is_refused_to_storefront(storefront, query):
+def test_introspection_is_refused_to_storefront_with_one_error_and_a_code(storefront, query):
     # when
     errors = refused(storefront, query)
 
+    # then one error for the document, however many introspection fields it holds
+    assert len(errors) == 1, errors
+    assert errors[0]["extensions"] == {"code": "FORBIDDEN"}
+    assert "introspection" in errors[0]["message"].lower()
+
+
+def test_a_document_of_many_introspection_fields_is_still_one_error(storefront):
+    # when
+    errors = refused(
+        storefront,
+        '{ __schema { types { name } } a: __type(name: "Coupon") { name } '
+        'b: __type(name: "Usage") { fields { name type { name } } } }',
+    )
+
     # then
-    assert "introspection" in messages(errors).lower()
+    assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"]
+
+
+def test_typename_is_not_introspection(storefront):
+    assert storefront("{ __typename }") == {"__typename": "Query"}
 
 
 def test_introspection_works_for_admin(admin):

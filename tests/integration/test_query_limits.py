@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql.language import Lexer, Source, TokenKind
 
-from graphql_api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from graphql_api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from graphql_api.settings import Settings
 from tests.support.database import Database
 from tests.support.factories import create_user_coupon, redeem

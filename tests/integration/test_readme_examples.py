@@ -40,14 +40,19 @@ def test_every_operation_has_a_worked_example():
 
 def test_the_readme_examples_succeed(gql):
     campaign_id = None
-    for document, variables in readme_examples():
-        for name in OPERATION.findall(document):
-            if "id" in variables and campaign_id is not None:
-                variables = {**variables, "id": campaign_id}
-            body = gql.post(document, variables, operation_name=name).json()
-            assert "errors" not in body, (name, body)
-            for payload in body["data"].values():
-                if isinstance(payload, dict) and "errors" in payload:
-                    assert payload["errors"] == [], (name, payload)
-            if name == "CreateTimedCoupon":
-                campaign_id = body["data"]["createTimedCoupon"]["coupon"]["id"]
+    examples = readme_examples()
+    assert examples
+    for document, variables in examples:
+        # one named operation each, sent as a reader would paste it: no operationName
+        names = OPERATION.findall(document)
+        assert len(names) == 1, f"an example must hold exactly one operation:\n{document}"
+        [name] = names
+        if "id" in variables and campaign_id is not None:
+            variables = {**variables, "id": campaign_id}
+        body = gql.post(document, variables).json()
+        assert "errors" not in body, (name, body)
+        for payload in body["data"].values():
+            if isinstance(payload, dict) and "errors" in payload:
+                assert payload["errors"] == [], (name, payload)
+        if name == "CreateTimedCoupon":
+            campaign_id = body["data"]["createTimedCoupon"]["coupon"]["id"]

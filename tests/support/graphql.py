@@ -63,3 +63,18 @@ def assert_request_error(response: httpx.Response) -> None:
     for error in body["errors"]:
         assert error["message"] != "Internal server error", error
         assert (error.get("extensions") or {}).get("code") != "INTERNAL_SERVER_ERROR", error
+
+
+def assert_error_answer(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An answer written outside GraphQL execution, in the contract's one shape: JSON with
+    one error carrying `code` and the request id that the X-Request-ID header echoes."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert list(body) == ["errors"], body
+    [error] = body["errors"]
+    assert isinstance(error["message"], str), error
+    assert error["message"], error
+    request_id = response.headers["x-request-id"]
+    assert error["extensions"] == {"code": code, "requestId": request_id}, error
+    return error

@@ -1,0 +1,69 @@
+"""What a GraphQL document asks for, read once per distinct text: its operations, and the
+root fields that name it in logs and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
+
+from graphql_api.limits import MAX_TOKENS
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str | None
+    type: OperationType
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentShape:
+    operations: tuple[Operation, ...]
+    root_fields: str
+
+    def selected(self, operation_name: str | None) -> Operation | None:
+        """The operation a request runs (GraphQL-over-HTTP: a document with several needs
+        `operationName`); None when the name is missing or unknown."""
+        if operation_name is None:
+            return self.operations[0] if len(self.operations) == 1 else None
+        return next((op for op in self.operations if op.name == operation_name), None)
+
+
+@lru_cache(maxsize=512)
+def document_shape(query: str) -> DocumentShape | None:
+    """None when the text does not parse (execution then reports the syntax error)."""
+    try:
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    operations = tuple(
+        Operation(None if d.name is None else d.name.value, d.operation)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+    return DocumentShape(operations, root_fields(document))
+
+
+def root_fields(document: DocumentNode | None) -> str:
+    """The one root field asked for, "multiple", "introspection" or "none": bounded, so fit
+    for a metric label."""
+    names = {
+        selection.name.value
+        for definition in getattr(document, "definitions", ())
+        if isinstance(definition, OperationDefinitionNode)
+        for selection in definition.selection_set.selections
+        if isinstance(selection, FieldNode)
+    }
+    if not names:
+        return "none"
+    if names <= {"__schema", "__type", "__typename"}:
+        return "introspection"
+    return names.pop() if len(names) == 1 else "multiple"
