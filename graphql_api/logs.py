@@ -17,7 +17,8 @@ _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?
 
 
 def _plain(value: object) -> object:
-    return _ESCAPE.sub("", value) if isinstance(value, str) else value
+    # The membership test first: nearly every value has no escape, and it is cheap.
+    return _ESCAPE.sub("", value) if isinstance(value, str) and "\x1b" in value else value
 
 
 def _plain_str(value: object) -> str:

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         default=4.0, gt=0, description="seconds one statement may run before it is cancelled"
     )
     request_timeout: float = Field(
-        default=4.5,
+        default=4.0,
         gt=0,
         description="seconds a request's database work may take in all before it answers "
         "SERVICE_UNAVAILABLE (a database that hangs never holds an answer longer)",

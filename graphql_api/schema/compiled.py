@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.hot import HotPool
 from graphql_api.client_ip import client_ip_of
-from graphql_api.deadline import DeadlineExceededError, within_deadline
+from graphql_api.deadline import DeadlineExceededError, within_deadline_in_place
 from graphql_api.domain.codes import read_code
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.failures import public_failure
@@ -333,7 +333,8 @@ class CompiledOperations:
         plan = call.plan
         request_id = request_id_of(scope)
         try:
-            data, outcome = await within_deadline(call.work, self.settings.request_timeout)
+            # Only hot-pool statements: they unwind at once, so the deadline holds in place.
+            data, outcome = await within_deadline_in_place(call.work, self.settings.request_timeout)
             answer: dict[str, Any] = {"data": {plan.response_key: data}}
         except DeadlineExceededError as error:
             code, message = public_failure(error, "request deadline", request_id)

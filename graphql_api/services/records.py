@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from graphql_api.domain.coupons import (
@@ -31,8 +30,8 @@ def to_coupon(row: Mapping[Any, Any], prefix: str = "") -> Coupon:
         min_order_value=row[p + "min_order_value"],
         description=row[p + "description"],
         user_id=row[p + "user_id"],
-        valid_from=_aware(row[p + "valid_from"]),
-        valid_until=_aware(row[p + "valid_until"]),
+        valid_from=row[p + "valid_from"],
+        valid_until=row[p + "valid_until"],
         max_uses_per_user=row[p + "max_uses_per_user"],
         max_total_uses=row[p + "max_total_uses"],
         current_total_uses=row[p + "current_total_uses"],
@@ -58,11 +57,3 @@ def to_usage(row: Mapping[Any, Any], prefix: str = "", coupon_id: Any = None) ->
         ip_address=None if row[p + "ip_address"] is None else str(row[p + "ip_address"]),
         user_agent=row[p + "user_agent"],
     )
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """asyncpg reads infinity as a naive datetime.max: a row from before migration 0004's
-    constraints must still read, and compare with aware moments, instead of failing."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
