@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            # Production points nobody anywhere: the root is a plain 404 there.
+            # In production the root points nowhere: it is a plain 404 there.
             *([] if settings.production else [Route("/", home, methods=["GET"])]),
         ],
         middleware=[

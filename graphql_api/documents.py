@@ -1,5 +1,5 @@
-"""What a GraphQL document asks for, read once per distinct text: its operations, and the
-root fields that name it in logs and metrics."""
+"""What a GraphQL document asks for: its operations (read once per distinct text), and the
+root fields that name a valid one in logs and metrics."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ class Operation:
 @dataclass(frozen=True, slots=True)
 class DocumentShape:
     operations: tuple[Operation, ...]
-    root_fields: str
 
     def selected(self, operation_name: str | None) -> Operation | None:
         """The operation a request runs (GraphQL-over-HTTP: a document with several needs
@@ -59,7 +58,7 @@ def _shape(query: str) -> DocumentShape | None:
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
-    return DocumentShape(operations, root_fields(document))
+    return DocumentShape(operations)
 
 
 _cached_shape = lru_cache(maxsize=512)(_shape)

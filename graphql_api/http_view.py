@@ -26,6 +26,7 @@ from graphql_api.auth import Caller
 from graphql_api.context import Context
 from graphql_api.deadline import DeadlineExceededError, within_deadline
 from graphql_api.documents import document_shape
+from graphql_api.error_codes import with_codes
 from graphql_api.failures import public_failure
 from graphql_api.json_response import error_response
 from graphql_api.loaders import Loaders
@@ -72,6 +73,8 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as refusal:
             # Strawberry answers these in plain text; clients get the GraphQL error shape.
             headers = getattr(refusal, "headers", None)
+            if refusal.status_code == 405 and headers is None:  # strawberry's GET/POST check
+                headers = {"allow": "GET, POST"}
             response = error_response(scope, refusal.status_code, refusal.reason, headers)
         await response(scope, receive, send)
 
@@ -119,7 +122,7 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> ExecutionResult:
         _check_operation_chosen(request_data, request_adapter.method)
         try:
-            return await within_deadline(
+            result = await within_deadline(
                 super().execute_single(
                     request, request_adapter, sub_response, context, root_value, request_data
                 ),
@@ -127,6 +130,11 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except DeadlineExceededError as error:
             return _unavailable(context, request_data, error)
+        # A document that did not parse never reached RequestOutcome's end of operation.
+        graphql = request.scope.setdefault("state", {}).setdefault("graphql", {})
+        if graphql.get("outcome") is None:
+            graphql.update(root_fields="invalid", outcome="invalid_request", operation_name=None)
+        return with_codes(result, context.request_id)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -176,11 +184,13 @@ def _unavailable(
     context: Context, request_data: GraphQLRequestData, error: DeadlineExceededError
 ) -> ExecutionResult:
     code, message = public_failure(error, "request deadline", context.request_id)
-    shape = None if request_data.query is None else document_shape(request_data.query)
-    context.request.scope.setdefault("state", {})["graphql"] = {
-        "operation_name": (request_data.operation_name or "")[:100] or None,
-        "root_fields": "none" if shape is None else shape.root_fields,
-        "outcome": "unavailable",
-    }
+    # RequestOutcome named the root fields if the document got as far as validation.
+    graphql = context.request.scope.setdefault("state", {}).setdefault("graphql", {})
+    graphql.setdefault("root_fields", None)
+    graphql.update(
+        operation_name=(request_data.operation_name or "")[:100] or None,
+        root_fields=graphql["root_fields"] or "none",
+        outcome="unavailable",
+    )
     extensions = {"code": code, "requestId": context.request_id}
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])

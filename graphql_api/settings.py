@@ -164,6 +164,9 @@ def parse_api_keys(raw: str) -> list[tuple[Role, str]]:
             raise ValueError(
                 "COUPONS_API_KEYS holds comma-separated role:key pairs, roles admin or storefront"
             )
+        if any(key == known for _, known in pairs):
+            # Which role would win would depend on the order: refuse instead of guessing.
+            raise ValueError("COUPONS_API_KEYS holds the same key twice")
         pairs.append((role, key))
     if not pairs:
         raise ValueError("COUPONS_API_KEYS is set but holds no keys")

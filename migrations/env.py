@@ -43,7 +43,16 @@ def run_in_connection(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_async_engine(async_url(database_url()), poolclass=NullPool)
+    from graphql_api.settings import get_settings
+
+    # A database that accepts connections but never answers fails here within the connect
+    # timeout, not asyncpg's own 60 s. No statement timeout: a migration may take long, and
+    # waiting for another replica's migration on the advisory lock is expected.
+    engine = create_async_engine(
+        async_url(database_url()),
+        poolclass=NullPool,
+        connect_args={"timeout": get_settings().connect_timeout},
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run_in_connection)

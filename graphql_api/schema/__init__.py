@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graphql_api.error_codes import ValidationErrorCodes
 from graphql_api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from graphql_api.schema.introspection import IntrospectionForAdminsOnly
 from graphql_api.schema.masking import MaskInternalErrors
@@ -56,6 +57,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: ValidationCache(maxsize=512),
         PageArgumentsChecked,  # after validation, so it sees a valid document
+        ValidationErrorCodes,  # the last to see validation errors: it codes them all
     ]
     if production:
         extensions += [IntrospectionForAdminsOnly, NoSuggestions]

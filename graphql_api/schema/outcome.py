@@ -17,17 +17,34 @@ _ERROR_OUTCOMES = {
 
 
 class RequestOutcome(SchemaExtension):
+    """Puts {operation_name, root_fields, outcome} in the request's state. Root fields are
+    named only once the document is valid: a made-up field name must not become a metric
+    label (each would be a new time series); an invalid document is "invalid"."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        valid = not context.pre_execution_errors
+        self._record(root_fields(context.graphql_document) if valid else "invalid", None)
+
     def on_operation(self) -> Iterator[None]:
         yield
+        graphql = self._record(None, _outcome(self.execution_context.result))
+        if graphql is not None and graphql["root_fields"] is None:
+            graphql["root_fields"] = "invalid"  # it did not parse, so never reached validation
+
+    def _record(self, fields: str | None, outcome: str | None) -> dict[str, Any] | None:
         context = self.execution_context
         request = getattr(context.context, "request", None)
         if request is None:
-            return
-        request.scope.setdefault("state", {})["graphql"] = {
-            "operation_name": (context.operation_name or "")[:100] or None,
-            "root_fields": root_fields(context.graphql_document),
-            "outcome": _outcome(context.result),
-        }
+            return None
+        graphql: dict[str, Any] = request.scope.setdefault("state", {}).setdefault(
+            "graphql", {"root_fields": None}
+        )
+        graphql["operation_name"] = (context.operation_name or "")[:100] or None
+        graphql["root_fields"] = fields or graphql["root_fields"]
+        graphql["outcome"] = outcome
+        return graphql
 
 
 def _outcome(result: Any) -> str:

@@ -629,6 +629,14 @@ def test_keys_must_be_admin_or_storefront_pairs(no_coupons_env, api_keys):
         Settings(api_keys=api_keys)
 
 
+@pytest.mark.parametrize(
+    "api_keys", ["admin:k1,storefront:k1", "storefront:k1,admin:k1", "admin:k1,admin:k1"]
+)
+def test_one_key_under_two_entries_is_refused_whichever_comes_first(no_coupons_env, api_keys):
+    with pytest.raises(ValidationError, match="same key twice"):
+        Settings(api_keys=api_keys)
+
+
 def test_keys_are_a_secret(no_coupons_env):
     # when
     settings = Settings(api_keys=API_KEYS)

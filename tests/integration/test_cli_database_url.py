@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from db.embedded import EmbeddedPostgres
 from tests.support.database import Database
 from tests.support.servers import free_port, run_coupons
+from tests.support.tcp_proxy import database_target, tcp_proxy
 
 PASSWORD = "s3cret-pw-never-shown"
 ROLE = "coupons_pw"
@@ -83,3 +84,22 @@ def test_a_bad_database_url_is_one_line_without_the_password(
     assert SAYS[case] in output
     assert "Traceback" not in output
     assert PASSWORD not in output
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("serve", "--port", "0")], ids=lambda c: c[0])
+def test_a_database_that_hangs_is_one_line_within_the_connect_timeout(command, database_url):
+    # given a database that accepts connections and never answers
+    with tcp_proxy(*database_target(database_url)) as proxy:
+        proxy.hang()
+        # when (asyncpg's own connect timeout is 60 s: the command must not wait for it)
+        finished = run_coupons(
+            {"DATABASE_URL": proxy.url_for(database_url), "COUPONS_CONNECT_TIMEOUT": "1"},
+            *command,
+            timeout=30,
+        )
+    # then
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 1, output
+    assert len(output.strip().splitlines()) == 1, output
+    assert "cannot connect to the database" in output
+    assert "Traceback" not in output

@@ -233,7 +233,11 @@ def test_redemptions_answer_alike_on_both_paths(gql, server, executed):
             response = httpx.post(
                 f"{base_url}/graphql",
                 json={"query": document, "variables": {"input": fill(fields, code, order)}},
-                headers={"X-Forwarded-For": "203.0.113.99", "User-Agent": "tests/1"},
+                headers={
+                    "X-Forwarded-For": "203.0.113.99",
+                    "User-Agent": "tests/1",
+                    "X-Request-ID": "compare-paths",  # answers may carry it
+                },
             )
             answers.append((response.status_code, normalized(response.text, code, order)))
         runs.append(answers)

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from graphql_api.app import create_app
 from graphql_api.settings import Settings
 from tests.support.factories import CREATE_USER_COUPON, user_coupon_input
-from tests.support.graphql import assert_error_answer
+from tests.support.graphql import assert_error_answer, top_errors
 from tests.support.servers import ThreadServer, thread_server
 
 TWO_QUERIES = "query A { a: __typename } query B { b: __typename }"
@@ -271,3 +271,36 @@ def test_a_failing_health_check_is_a_503_in_the_error_shape_too(database_url):
             },
         }
     ]
+
+
+# --- every GraphQL error names its code and the request ---
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "code"),
+    [
+        ("{ couponByCode(code: ", None, "GRAPHQL_PARSE_FAILED"),
+        ("{ " + "__typename " * 2001 + "}", None, "GRAPHQL_PARSE_FAILED"),  # the token limit
+        ("{ nope }", None, "GRAPHQL_VALIDATION_FAILED"),
+        ("{ couponByCode { code } }", None, "GRAPHQL_VALIDATION_FAILED"),  # missing argument
+        (
+            "{ " + " ".join(f"a{n}: __typename" for n in range(21)) + " }",
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($first: Int) { activeCampaigns(first: $first) { totalCount } }",
+            {"first": "ten"},
+            "BAD_USER_INPUT",
+        ),
+        ("{ activeCampaigns(first: 500) { totalCount } }", None, "INVALID_INPUT"),
+    ],
+    ids=["syntax", "tokens", "unknown field", "missing argument", "aliases", "variable", "page"],
+)
+def test_every_graphql_error_names_its_code_and_the_request(gql, document, variables, code):
+    # when
+    response = gql.post(document, variables, headers={"X-Request-ID": "coded-1"})
+    # then (top_errors also checks that each error carries the request id)
+    assert response.status_code == 200
+    assert response.json()["data"] is None
+    assert {error["extensions"]["code"] for error in top_errors(response)} == {code}

@@ -59,6 +59,24 @@ def test_metrics_count_requests_outcomes_latency_and_redemptions(gql, server):
     assert ("coupons_db_pool_connections_in_use", ()) in after
 
 
+def test_made_up_field_names_never_become_metric_labels(gql, server):
+    # given
+    before = samples(server.base_url)
+    # when documents that do not parse or validate name fields nobody has
+    for n in range(5):
+        gql.post(f"{{ madeUp{n} }}")
+        gql.post(f"{{ madeUp{n}(")
+        gql.post(f"query($v: Int!) {{ madeUp{n}(first: $v) }}", {"v": "x"})
+    after = samples(server.base_url)
+    # then they are counted under one label, and no label names them
+    requests = "coupons_graphql_requests_total"
+    grown = value(after, requests, operation="invalid", outcome="invalid_request") - value(
+        before, requests, operation="invalid", outcome="invalid_request"
+    )
+    assert grown == 15
+    assert not [key for key in after if "madeUp" in str(key)]
+
+
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[ProcessServer]:
     env = {"DATABASE_URL": database_url, "COUPONS_API_KEYS": f"admin:{SECRET_KEY}"}

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.graphql import GraphQLClient
+from tests.support.graphql import GraphQLClient, top_errors
 from tests.support.servers import ThreadServer, thread_server
 
 SCHEMA_TYPES = "{ __schema { types { name } } }"
@@ -71,11 +71,8 @@ def refused(client: GraphQLClient, query: str) -> list[dict[str, Any]]:
     """The top-level errors of a query that did not run at all."""
     response = client.post(query)
     assert response.status_code == 200, response.text
-    body = response.json()
-    assert body.get("errors"), body
-    assert body.get("data") is None, body
-    errors: list[dict[str, Any]] = body["errors"]
-    return errors
+    assert response.json().get("data") is None, response.text
+    return top_errors(response)
 
 
 def messages(errors: list[dict[str, Any]]) -> str:

@@ -41,13 +41,11 @@ class GraphQLClient:
         return data
 
     def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The top-level errors of a response that must have some."""
+        """The top-level errors of a response that must have some, checked as `top_errors`
+        checks them."""
         response = self.post(query, variables)
         assert response.status_code == 200, response.text
-        body = response.json()
-        assert body.get("errors"), body
-        errors: list[dict[str, Any]] = body["errors"]
-        return errors
+        return top_errors(response)
 
     def close(self) -> None:
         self.http.close()
@@ -78,3 +76,20 @@ def assert_error_answer(response: httpx.Response, status: int, code: str) -> dic
     request_id = response.headers["x-request-id"]
     assert error["extensions"] == {"code": code, "requestId": request_id}, error
     return error
+
+
+def top_errors(response: httpx.Response) -> list[dict[str, Any]]:
+    """The top-level errors of a GraphQL answer that has some. Each must name its code and
+    the request (contract: every error carries `extensions.code` and the request id that
+    X-Request-ID echoes); the request id is then left out, so that tests can compare the
+    rest of `extensions` with what they expect."""
+    body: dict[str, Any] = response.json()
+    assert body.get("errors"), body
+    request_id = response.headers["x-request-id"]
+    errors: list[dict[str, Any]] = []
+    for error in body["errors"]:
+        extensions = dict(error.get("extensions") or {})
+        assert isinstance(extensions.get("code"), str), error
+        assert extensions.pop("requestId", None) == request_id, error
+        errors.append({**error, "extensions": extensions})
+    return errors
