@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.metrics import LATENCY, REQUESTS
 
 log = logging.getLogger("graphql_api.access")
+
+
+def record_graphql(
+    scope: Scope,
+    *,
+    operation_name: object = None,
+    root_fields: str | None = None,
+    outcome: str | None = None,
+) -> dict[str, Any]:
+    """What the log line and the metrics say of a GraphQL request, told by whichever step
+    answers it: the operation name as the client gave it (a string, cut to 100 characters),
+    the root fields (a bounded label: never a name the client made up) and the outcome.
+    What is not given keeps what an earlier step told; the record is returned."""
+    record: dict[str, Any] = scope.setdefault("state", {}).setdefault("graphql", {})
+    if isinstance(operation_name, str):
+        record["operation_name"] = operation_name[:100] or None
+    if root_fields is not None:
+        record["root_fields"] = root_fields
+    if outcome is not None:
+        record["outcome"] = outcome
+    return record
 
 
 class AccessLogMiddleware:

@@ -22,6 +22,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
 from db.hot import HotPool
+from graphql_api.access_log import record_graphql
 from graphql_api.auth import Caller
 from graphql_api.context import Context
 from graphql_api.deadline import DeadlineExceededError, within_deadline
@@ -131,9 +132,8 @@ class GraphQLView(GraphQL[Context, None]):
         except DeadlineExceededError as error:
             return _unavailable(context, request_data, error)
         # A document that did not parse never reached RequestOutcome's end of operation.
-        graphql = request.scope.setdefault("state", {}).setdefault("graphql", {})
-        if graphql.get("outcome") is None:
-            graphql.update(root_fields="invalid", outcome="invalid_request", operation_name=None)
+        if record_graphql(request.scope).get("outcome") is None:
+            record_graphql(request.scope, root_fields="invalid", outcome="invalid_request")
         return with_codes(result, context.request_id)
 
     async def get_context(
@@ -185,12 +185,8 @@ def _unavailable(
 ) -> ExecutionResult:
     code, message = public_failure(error, "request deadline", context.request_id)
     # RequestOutcome named the root fields if the document got as far as validation.
-    graphql = context.request.scope.setdefault("state", {}).setdefault("graphql", {})
-    graphql.setdefault("root_fields", None)
-    graphql.update(
-        operation_name=(request_data.operation_name or "")[:100] or None,
-        root_fields=graphql["root_fields"] or "none",
-        outcome="unavailable",
+    record_graphql(
+        context.request.scope, operation_name=request_data.operation_name, outcome="unavailable"
     )
     extensions = {"code": code, "requestId": context.request_id}
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])

@@ -40,6 +40,7 @@ from graphql import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.hot import HotPool
+from graphql_api.access_log import record_graphql
 from graphql_api.client_ip import client_ip_of
 from graphql_api.deadline import DeadlineExceededError, within_deadline_in_place
 from graphql_api.domain.codes import read_code
@@ -352,12 +353,12 @@ class CompiledOperations:
             data = {plan.response_key: None} if plan.kind == "lookup" else None
             answer = {"data": data, "errors": [failure]}
             outcome = "unavailable" if code == "SERVICE_UNAVAILABLE" else "internal_error"
-        operation_name = call.operation_name
-        scope.setdefault("state", {})["graphql"] = {
-            "operation_name": operation_name[:100] if isinstance(operation_name, str) else None,
-            "root_fields": "couponByCode" if plan.kind == "lookup" else "redeemCoupon",
-            "outcome": outcome,
-        }
+        record_graphql(
+            scope,
+            operation_name=call.operation_name,
+            root_fields="couponByCode" if plan.kind == "lookup" else "redeemCoupon",
+            outcome=outcome,
+        )
         return orjson.dumps(answer)
 
     async def _lookup(self, plan: Plan, code: str) -> tuple[Any, str]:

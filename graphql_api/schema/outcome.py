@@ -7,6 +7,7 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
+from graphql_api.access_log import record_graphql
 from graphql_api.documents import root_fields
 
 _ERROR_OUTCOMES = {
@@ -17,9 +18,9 @@ _ERROR_OUTCOMES = {
 
 
 class RequestOutcome(SchemaExtension):
-    """Puts {operation_name, root_fields, outcome} in the request's state. Root fields are
-    named only once the document is valid: a made-up field name must not become a metric
-    label (each would be a new time series); an invalid document is "invalid"."""
+    """Tells the access log what the request was. Root fields are named only once the
+    document is valid: a made-up field name must not become a metric label (each would be
+    a new time series); an invalid document is "invalid"."""
 
     def on_validate(self) -> Iterator[None]:
         yield
@@ -29,22 +30,18 @@ class RequestOutcome(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        graphql = self._record(None, _outcome(self.execution_context.result))
-        if graphql is not None and graphql["root_fields"] is None:
-            graphql["root_fields"] = "invalid"  # it did not parse, so never reached validation
+        self._record(None, _outcome(self.execution_context.result))
 
-    def _record(self, fields: str | None, outcome: str | None) -> dict[str, Any] | None:
+    def _record(self, fields: str | None, outcome: str | None) -> None:
         context = self.execution_context
         request = getattr(context.context, "request", None)
-        if request is None:
-            return None
-        graphql: dict[str, Any] = request.scope.setdefault("state", {}).setdefault(
-            "graphql", {"root_fields": None}
-        )
-        graphql["operation_name"] = (context.operation_name or "")[:100] or None
-        graphql["root_fields"] = fields or graphql["root_fields"]
-        graphql["outcome"] = outcome
-        return graphql
+        if request is not None:
+            record_graphql(
+                request.scope,
+                operation_name=context.operation_name,
+                root_fields=fields,
+                outcome=outcome,
+            )
 
 
 def _outcome(result: Any) -> str:

@@ -716,6 +716,32 @@ async def wait_until_blocked(
         await asyncio.sleep(0.01)
 
 
+Redemption = tuple[str, str, str]  # code, user, order
+
+
+async def redeem_behind_an_open_redemption(
+    database_url: str, held: Redemption, waiting_one: Redemption
+) -> tuple[Any, Any]:
+    """`held` redeemed in a transaction left open; then `waiting_one` on a connection of its
+    own, which must wait for a lock `held` holds (no sleep: PostgreSQL says so); then the
+    commit. The two answers."""
+    first = await asyncpg.connect(asyncpg_dsn(database_url))
+    second = await asyncpg.connect(asyncpg_dsn(database_url))
+    observer = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        transaction = first.transaction()
+        await transaction.start()
+        recorded = await call_on(first, *held)
+        waiting = asyncio.create_task(call_on(second, *waiting_one))
+        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
+        await transaction.commit()
+        return recorded, await asyncio.wait_for(waiting, timeout=10)
+    finally:
+        await first.close()
+        await second.close()
+        await observer.close()
+
+
 @pytest.mark.parametrize(
     ("second_coupon", "expected"),
     [("same", "OK"), ("other", "ORDER_ALREADY_USED")],
@@ -726,25 +752,13 @@ async def test_a_redemption_of_an_order_committed_while_another_waits_decides_th
     # given a redemption of order-1, not yet committed
     code = insert_campaign(clean_db, max_total_uses=5)
     other = insert_campaign(clean_db)
-    first = await asyncpg.connect(asyncpg_dsn(database_url))
-    second = await asyncpg.connect(asyncpg_dsn(database_url))
-    observer = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        transaction = first.transaction()
-        await transaction.start()
-        recorded = await call_on(first, code, "alice", "order-1")
-        # when the same order is redeemed meanwhile: it waits, on the coupon's row or the
-        # order's unique index
-        waiting = asyncio.create_task(
-            call_on(second, code if second_coupon == "same" else other, "alice", "order-1")
-        )
-        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
-        await transaction.commit()
-        row = await asyncio.wait_for(waiting, timeout=10)
-    finally:
-        await first.close()
-        await second.close()
-        await observer.close()
+    # when the same order is redeemed meanwhile: it waits, on the coupon's row or the
+    # order's unique index
+    recorded, row = await redeem_behind_an_open_redemption(
+        database_url,
+        (code, "alice", "order-1"),
+        (code if second_coupon == "same" else other, "alice", "order-1"),
+    )
     # then the first redemption is the order's one usage
     assert row["r_outcome"] == expected
     if expected == "OK":
@@ -772,24 +786,12 @@ async def test_a_redemption_waits_for_the_coupons_row_and_then_sees_the_use_it_w
         code = insert_campaign(clean_db, max_uses_per_user=1, max_total_uses=None)
     else:
         code = insert_campaign(clean_db, max_uses_per_user=5, max_total_uses=1)
-    first = await asyncpg.connect(asyncpg_dsn(database_url))
-    second = await asyncpg.connect(asyncpg_dsn(database_url))
-    observer = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        transaction = first.transaction()
-        await transaction.start()
-        recorded = await call_on(first, code, "alice", "order-1")
-        assert recorded["r_outcome"] == "OK"
-        # when another order is redeemed meanwhile: no unique index is shared, so only the
-        # coupon's row lock makes it wait
-        waiting = asyncio.create_task(call_on(second, code, second_user, "order-2"))
-        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
-        await transaction.commit()
-        row = await asyncio.wait_for(waiting, timeout=10)
-    finally:
-        await first.close()
-        await second.close()
-        await observer.close()
+    # when another order is redeemed meanwhile: no unique index is shared, so only the
+    # coupon's row lock makes it wait
+    recorded, row = await redeem_behind_an_open_redemption(
+        database_url, (code, "alice", "order-1"), (code, second_user, "order-2")
+    )
+    assert recorded["r_outcome"] == "OK"
     # then it was checked against the committed use, and refused
     assert_refused(row, expected)
     # and the count is the one usage row
@@ -871,25 +873,13 @@ def test_when_the_window_has_passed_guessing_starts_over(clean_db):
 async def test_guesses_that_passed_the_limit_check_together_learn_nothing_past_it(
     clean_db, database_url
 ):
-    # given alice one failure short of the limit, and her tenth guess not yet committed
+    # given alice one failure short of the limit, and her tenth guess held uncommitted
     for attempt in range(GUESS_LIMIT - 1):
         validate(clean_db, f"NOPE-{attempt:04d}")
-    first = await asyncpg.connect(asyncpg_dsn(database_url))
-    second = await asyncpg.connect(asyncpg_dsn(database_url))
-    observer = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        transaction = first.transaction()
-        await transaction.start()
-        tenth = await call_on(first, "NOPE-0010", "alice", "order-10")
-        # when an eleventh guess, which still sees nine failures, waits for the count
-        waiting = asyncio.create_task(call_on(second, "NOPE-0011", "alice", "order-11"))
-        await wait_until_blocked(observer, waiting, second.get_server_pid(), first.get_server_pid())
-        await transaction.commit()
-        eleventh = await asyncio.wait_for(waiting, timeout=10)
-    finally:
-        await first.close()
-        await second.close()
-        await observer.close()
+    # when an eleventh guess, which still sees nine failures, waits for the count
+    tenth, eleventh = await redeem_behind_an_open_redemption(
+        database_url, ("NOPE-0010", "alice", "order-10"), ("NOPE-0011", "alice", "order-11")
+    )
     # then
     assert tenth["r_outcome"] == "NOT_FOUND"
     assert eleventh["r_outcome"] == "RATE_LIMITED"
