@@ -1,6 +1,9 @@
-"""Engine and sessionmaker factories."""
+"""The engine, and the two kinds of session the service uses, named for what they are."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -30,17 +33,12 @@ def create_engine(
 ) -> AsyncEngine:
     """An engine that fails fast when the database does not answer, and heals by itself.
 
-    Every statement is its own transaction (AUTOCOMMIT): no service needs more than one
-    statement, and work that must be atomic lives in one statement or SQL function. That
-    saves the BEGIN and COMMIT round trips, and a row lock taken by a statement is
-    released as soon as the statement ends instead of when the client gets round to it.
-
     Each checkout pings the connection, so connections the server dropped (a restart,
-    pg_terminate_backend) are replaced instead of failing a request.
+    pg_terminate_backend) are replaced instead of failing a request. Sessions come from
+    `Database`, never from the engine directly.
     """
     return create_async_engine(
         async_url(database_url),
-        isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
@@ -53,5 +51,31 @@ def create_engine(
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Database:
+    """The two ways to the database, one pool, and no way to mistake one for the other.
+
+    `single_statement()` runs in autocommit: each statement is its own transaction. It is
+    for reads and for a write that is one statement (or one call of a database function):
+    no BEGIN and COMMIT round trips, and a row lock lasts as long as the statement and no
+    longer. `transaction()` is a real transaction: everything inside commits together or
+    not at all (a code generation batch with its progress, a campaign with its job).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._autocommit = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+        self._transactional = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncSession]:
+        """A session whose every statement commits by itself."""
+        async with self._autocommit() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside BEGIN ... COMMIT; an exception rolls all of it back."""
+        async with self._transactional.begin() as session:
+            yield session

@@ -29,9 +29,12 @@ _LATEST = "'9999-12-31 23:59:59.999998+00'::timestamptz"
 # Amounts up to 9,999,999,999.99: twelve digits, two after the point.
 Money = Numeric(12, 2, asdecimal=True)
 
-coupon_type = Enum("USER_SPECIFIC", "TIME_SPECIFIC", name="coupon_type")
+coupon_type = Enum("USER_SPECIFIC", "TIME_SPECIFIC", "CAMPAIGN", name="coupon_type")
 discount_type = Enum("PERCENTAGE", "FIXED", name="discount_type")
 coupon_status = Enum("ACTIVE", "INACTIVE", "EXPIRED", "EXHAUSTED", name="coupon_status")
+campaign_status = Enum("ACTIVE", "INACTIVE", "EXPIRED", "EXHAUSTED", name="campaign_status")
+reservation_status = Enum("HELD", "REDEEMED", "RELEASED", "EXPIRED", name="reservation_status")
+job_status = Enum("PENDING", "RUNNING", "SUCCEEDED", "FAILED", name="job_status")
 
 
 class Base(DeclarativeBase):
@@ -46,6 +49,78 @@ class Base(DeclarativeBase):
     )
 
 
+class Campaign(Base):
+    """The rules and the shared budgets of many codes. Its counters move in the same
+    transaction as the usage that moves them (`coupon_redeem`, `coupon_rollback`)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(500))
+    discount_type: Mapped[str] = mapped_column(discount_type)
+    discount_value: Mapped[Decimal] = mapped_column(Money)
+    max_discount_amount: Mapped[Decimal | None] = mapped_column(Money)
+    min_order_value: Mapped[Decimal] = mapped_column(Money, server_default=text("0"))
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    max_uses_per_code: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    max_uses_per_user: Mapped[int | None] = mapped_column(Integer)
+    max_total_uses: Mapped[int | None] = mapped_column(Integer)
+    max_total_discount: Mapped[Decimal | None] = mapped_column(Money)
+    total_uses: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    total_discount: Mapped[Decimal] = mapped_column(Money, server_default=text("0"))
+    code_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    status: Mapped[str] = mapped_column(campaign_status, server_default=text("'ACTIVE'"))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("length(btrim(name)) >= 1", name="name_not_blank"),
+        CheckConstraint("discount_value > 0", name="discount_value_positive"),
+        CheckConstraint(
+            "discount_type <> 'PERCENTAGE' OR discount_value <= 100", name="percentage_at_most_100"
+        ),
+        CheckConstraint(
+            "max_discount_amount IS NULL"
+            " OR (max_discount_amount > 0 AND discount_type = 'PERCENTAGE')",
+            name="cap_positive_on_percentage",
+        ),
+        CheckConstraint("min_order_value >= 0", name="min_order_value_not_negative"),
+        CheckConstraint("valid_until > valid_from", name="window_ordered"),
+        CheckConstraint(
+            f"valid_from BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_from_storable"
+        ),
+        CheckConstraint(
+            f"valid_until BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_until_storable"
+        ),
+        CheckConstraint("max_uses_per_code >= 1", name="max_uses_per_code_positive"),
+        CheckConstraint(
+            "max_uses_per_user IS NULL OR max_uses_per_user >= 1", name="max_uses_per_user_positive"
+        ),
+        CheckConstraint("max_total_uses IS NULL OR max_total_uses >= 1", name="max_total_positive"),
+        CheckConstraint(
+            "max_total_discount IS NULL OR max_total_discount > 0", name="budget_positive"
+        ),
+        # The last word on the budgets: no statement can take a counter past its limit.
+        CheckConstraint(
+            "total_uses >= 0 AND (max_total_uses IS NULL OR total_uses <= max_total_uses)",
+            name="uses_within_limit",
+        ),
+        CheckConstraint(
+            "total_discount >= 0"
+            " AND (max_total_discount IS NULL OR total_discount <= max_total_discount)",
+            name="discount_within_budget",
+        ),
+        CheckConstraint("code_count >= 0", name="code_count_not_negative"),
+        # Campaigns newest first (campaigns).
+        Index("ix_campaigns_newest", text("created_at DESC"), text("id DESC")),
+    )
+
+
 class Coupon(Base):
     __tablename__ = "coupons"
 
@@ -54,6 +129,10 @@ class Coupon(Base):
     )
     code: Mapped[str] = mapped_column(String(50), unique=True)
     type: Mapped[str] = mapped_column(coupon_type)
+    # CAMPAIGN codes only: the campaign whose rules and budgets it shares (the shard key).
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="RESTRICT")
+    )
     discount_type: Mapped[str] = mapped_column(discount_type)
     discount_value: Mapped[Decimal] = mapped_column(Money)
     max_discount_amount: Mapped[Decimal | None] = mapped_column(Money)
@@ -65,6 +144,8 @@ class Coupon(Base):
     max_uses_per_user: Mapped[int] = mapped_column(Integer)
     max_total_uses: Mapped[int | None] = mapped_column(Integer)
     current_total_uses: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Usages given back by rollbackRedemption: current + rolled back = the usage rows.
+    rolled_back_uses: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     status: Mapped[str] = mapped_column(coupon_status, server_default=text("'ACTIVE'"))
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -101,6 +182,11 @@ class Coupon(Base):
             " AND valid_from IS NOT NULL AND valid_until IS NOT NULL)",
             name="timed_coupon_shape",
         ),
+        # Compared as text: a new enum value cannot be used in the migration that adds it.
+        CheckConstraint(
+            "(type::text = 'CAMPAIGN') = (campaign_id IS NOT NULL)", name="campaign_code_shape"
+        ),
+        CheckConstraint("rolled_back_uses >= 0", name="rolled_back_uses_not_negative"),
         CheckConstraint("max_uses_per_user >= 1", name="max_uses_per_user_positive"),
         CheckConstraint("max_total_uses IS NULL OR max_total_uses >= 1", name="max_total_positive"),
         CheckConstraint(
@@ -123,6 +209,14 @@ class Coupon(Base):
             text("id DESC"),
             postgresql_where=text("type = 'TIME_SPECIFIC' AND status = 'ACTIVE'"),
         ),
+        # A campaign's codes newest first (Campaign.codes).
+        Index(
+            "ix_coupons_campaign_newest",
+            "campaign_id",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("campaign_id IS NOT NULL"),
+        ),
         Index(
             "ix_coupons_active_until",
             "valid_until",
@@ -132,7 +226,9 @@ class Coupon(Base):
 
 
 class Usage(Base):
-    """Append-only: no operation updates or deletes a usage."""
+    """Append-only: no operation deletes a usage or changes what it recorded. A rollback is
+    written beside it, once (`rolled_back_at`, `rollback_reason`), by a trigger-guarded
+    update that may touch nothing else (migration 0005)."""
 
     __tablename__ = "coupon_usages"
 
@@ -140,16 +236,36 @@ class Usage(Base):
         UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
     )
     coupon_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coupons.id", ondelete="RESTRICT"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="RESTRICT")
+    )
     user_id: Mapped[str] = mapped_column(String(100))
-    order_id: Mapped[str] = mapped_column(String(100), unique=True)
+    order_id: Mapped[str] = mapped_column(String(100))
     order_value: Mapped[Decimal] = mapped_column(Money)
     discount_applied: Mapped[Decimal] = mapped_column(Money)
     final_amount: Mapped[Decimal] = mapped_column(Money)
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ip_address: Mapped[str | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(500))
+    rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rollback_reason: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
+        # One live redemption per order; a rolled-back one frees the order.
+        Index(
+            "uq_coupon_usages_live_order",
+            "order_id",
+            unique=True,
+            postgresql_where=text("rolled_back_at IS NULL"),
+        ),
+        Index("ix_coupon_usages_order_id", "order_id"),
+        # A user's uses across a campaign's codes (maxUsesPerUser of a campaign).
+        Index(
+            "ix_coupon_usages_campaign_user",
+            "campaign_id",
+            "user_id",
+            postgresql_where=text("campaign_id IS NOT NULL"),
+        ),
         CheckConstraint("order_value > 0", name="order_value_positive"),
         CheckConstraint(
             "discount_applied >= 0 AND discount_applied <= order_value", name="discount_in_range"
@@ -160,6 +276,107 @@ class Usage(Base):
         Index("ix_coupon_usages_coupon_user", "coupon_id", "user_id"),
         # A user's usages newest first (userUsages).
         Index("ix_coupon_usages_user_newest", "user_id", text("used_at DESC"), text("id DESC")),
+    )
+
+
+class Reservation(Base):
+    """A hold: one use of a coupon (and of its campaign's budgets) kept for an order until
+    it is redeemed, released, or `expires_at` passes. A HELD row whose `expires_at` has
+    passed counts as EXPIRED everywhere at once; the sweep only writes that down."""
+
+    __tablename__ = "coupon_reservations"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
+    )
+    coupon_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coupons.id", ondelete="RESTRICT"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="RESTRICT")
+    )
+    user_id: Mapped[str] = mapped_column(String(100))
+    order_id: Mapped[str] = mapped_column(String(100))
+    order_value: Mapped[Decimal] = mapped_column(Money)
+    discount_amount: Mapped[Decimal] = mapped_column(Money)
+    final_amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(reservation_status, server_default=text("'HELD'"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ip_address: Mapped[str | None] = mapped_column(INET)
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    usage_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("coupon_usages.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("order_value > 0", name="order_value_positive"),
+        CheckConstraint(
+            "discount_amount >= 0 AND discount_amount <= order_value", name="discount_in_range"
+        ),
+        CheckConstraint("final_amount = order_value - discount_amount", name="final_amount_exact"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        CheckConstraint("(status = 'REDEEMED') = (usage_id IS NOT NULL)", name="redeemed_usage"),
+        CheckConstraint("(status = 'HELD') = (ended_at IS NULL)", name="ended_when_not_held"),
+        # One HELD row per order (an expired one is written EXPIRED before a new hold).
+        Index(
+            "uq_coupon_reservations_held_order",
+            "order_id",
+            unique=True,
+            postgresql_where=text("status = 'HELD'"),
+        ),
+        # An order's reservations, newest first (reservation(orderId), releaseReservation).
+        Index("ix_coupon_reservations_order_newest", "order_id", text("created_at DESC")),
+        # Live holds of a coupon, of a campaign, and the sweep's work list.
+        Index(
+            "ix_coupon_reservations_held_coupon",
+            "coupon_id",
+            "user_id",
+            postgresql_where=text("status = 'HELD'"),
+        ),
+        Index(
+            "ix_coupon_reservations_held_campaign",
+            "campaign_id",
+            "user_id",
+            postgresql_where=text("status = 'HELD' AND campaign_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_coupon_reservations_held_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'HELD'"),
+        ),
+    )
+
+
+class CodeGenerationJob(Base):
+    """A request for `requested` new codes of a campaign, worked off in the background.
+    `generated` moves in the same transaction as the codes it counts, so a job taken up
+    again after a crash knows exactly how many are left."""
+
+    __tablename__ = "code_generation_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
+    )
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(job_status, server_default=text("'PENDING'"))
+    requested: Mapped[int] = mapped_column(Integer)
+    generated: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    prefix: Mapped[str] = mapped_column(String(20), server_default=text("''"))
+    length: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("requested BETWEEN 1 AND 1000000", name="requested_in_range"),
+        CheckConstraint("generated BETWEEN 0 AND requested", name="generated_in_range"),
+        CheckConstraint("length BETWEEN 6 AND 32", name="length_in_range"),
+        CheckConstraint("length(prefix) + length <= 50", name="code_fits"),
+        CheckConstraint(
+            "status <> 'SUCCEEDED' OR generated = requested", name="succeeded_when_complete"
+        ),
+        Index("ix_code_generation_jobs_campaign", "campaign_id", text("created_at DESC")),
     )
 
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from db.engine import create_engine, create_sessionmaker
+from db.engine import Database, create_engine
 from db.hot import HotPool
 from graphql_api.access_log import AccessLogMiddleware
 from graphql_api.auth import ApiKeyMiddleware
@@ -35,6 +36,7 @@ from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import RequestIdMiddleware
 from graphql_api.schema import build_schema
 from graphql_api.schema.compiled import CompiledOperations
+from graphql_api.services.code_generation import run_generation_job
 from graphql_api.services.coupon_queries import mark_expired_coupons
 from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings, get_settings
@@ -61,7 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         connect_timeout=settings.connect_timeout,
         statement_timeout=settings.statement_timeout,
     )
-    sessionmaker = create_sessionmaker(engine)
+    db = Database(engine)
+    background = InProcessBackground(db)
     hot = HotPool(
         settings.require_database_url(),
         size=settings.hot_pool_size,
@@ -102,8 +105,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def housekeeping() -> None:
         await asyncio.gather(
-            _every(settings.expiry_sweep_seconds, lambda: mark_expired_coupons(sessionmaker)),
-            _every(policy.window.total_seconds(), lambda: forget_old_windows(sessionmaker, policy)),
+            _every(settings.expiry_sweep_seconds, lambda: mark_expired_coupons(db)),
+            _every(policy.window.total_seconds(), lambda: forget_old_windows(db, policy)),
             _every(POOL_GAUGE_SECONDS, lambda: _observe_pool_async(engine, hot)),
         )
 
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             chores.cancel()
+            await background.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await chores
             await hot.close()
@@ -122,8 +126,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLView(
         build_schema(production=settings.production),
         settings=settings,
-        sessionmaker=sessionmaker,
+        db=db,
         hot=hot,
+        background=background,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
     )
@@ -151,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
+    app.state.db = db
     app.state.hot = hot
     return app
 
@@ -181,3 +186,20 @@ def _observe_pool(engine: AsyncEngine, hot: HotPool) -> None:
 
 async def _observe_pool_async(engine: AsyncEngine, hot: HotPool) -> None:
     _observe_pool(engine, hot)
+
+
+class InProcessBackground:
+    """Runs generation jobs as tasks of this process (until the job queue takes them)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.tasks: set[asyncio.Task[object]] = set()
+
+    async def generate_codes(self, job_id: UUID) -> None:
+        task: asyncio.Task[object] = asyncio.create_task(run_generation_job(self.db, job_id))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()

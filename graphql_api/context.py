@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db.engine import Database
 from db.hot import HotPool
 from graphql_api.auth import Caller
 from graphql_api.client_ip import client_ip_of
@@ -17,13 +19,21 @@ from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
 
 
+class Background(Protocol):
+    """Where work that outlives a request is handed over."""
+
+    async def generate_codes(self, job_id: UUID) -> None:
+        """Have the job's codes written; returns once the job is handed over."""
+
+
 @dataclass(slots=True)
 class Context:
     request: Request
     response: Response
     settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
+    db: Database
     hot: HotPool
+    background: Background
     loaders: Loaders
     request_id: str
     caller: Caller

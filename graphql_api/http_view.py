@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationType
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -21,10 +20,11 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
+from db.engine import Database
 from db.hot import HotPool
 from graphql_api.access_log import record_graphql
 from graphql_api.auth import Caller
-from graphql_api.context import Context
+from graphql_api.context import Background, Context
 from graphql_api.deadline import DeadlineExceededError, within_deadline
 from graphql_api.documents import document_shape
 from graphql_api.error_codes import with_codes
@@ -55,14 +55,16 @@ class GraphQLView(GraphQL[Context, None]):
         self,
         *args: Any,
         settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        db: Database,
         hot: HotPool,
+        background: Background,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.db = db
         self.hot = hot
+        self.background = background
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,9 +148,10 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             response=response,
             settings=self.settings,
-            sessionmaker=self.sessionmaker,
+            db=self.db,
             hot=self.hot,
-            loaders=Loaders.for_request(self.sessionmaker),
+            background=self.background,
+            loaders=Loaders.for_request(self.db),
             request_id=state.get("request_id", ""),
             # No caller: the GraphiQL page was let through without a key; it runs nothing.
             caller=state.get("caller") or Caller("storefront"),

@@ -12,32 +12,42 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import Database
+from graphql_api.domain.campaigns import Campaign
 from graphql_api.domain.coupons import Coupon, Usage
 from graphql_api.domain.pagination import Page, PageRequest
-from graphql_api.services import coupon_queries
+from graphql_api.services import campaigns, coupon_queries
 
-Sessions = async_sessionmaker[AsyncSession]
 UsagePageKey = tuple[UUID, PageRequest]
 
 
 class CouponByIdLoader(DataLoader[UUID, Coupon | None]):
-    def __init__(self, sessionmaker: Sessions) -> None:
+    def __init__(self, db: Database) -> None:
         super().__init__()
-        self.sessionmaker = sessionmaker
+        self.db = db
 
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[Coupon | None]:
-        found = await coupon_queries.coupons_by_ids(self.sessionmaker, keys)
+        found = await coupon_queries.coupons_by_ids(self.db, keys)
+        return [found.get(key) for key in keys]
+
+
+class CampaignByIdLoader(DataLoader[UUID, Campaign | None]):
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[Campaign | None]:
+        found = await campaigns.campaigns_by_ids(self.db, keys)
         return [found.get(key) for key in keys]
 
 
 class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
     """One statement per distinct page request, whatever the number of coupons."""
 
-    def __init__(self, sessionmaker: Sessions) -> None:
+    def __init__(self, db: Database) -> None:
         super().__init__()
-        self.sessionmaker = sessionmaker
+        self.db = db
 
     async def batch_load_fn(self, keys: Sequence[UsagePageKey]) -> list[Page[Usage]]:
         coupons_by_page: dict[PageRequest, list[UUID]] = defaultdict(list)
@@ -45,7 +55,7 @@ class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
             coupons_by_page[page].append(coupon_id)
         found: dict[UsagePageKey, Page[Usage]] = {}
         for page, coupon_ids in coupons_by_page.items():
-            pages = await coupon_queries.coupons_usages(self.sessionmaker, coupon_ids, page)
+            pages = await coupon_queries.coupons_usages(self.db, coupon_ids, page)
             found.update(((coupon_id, page), pages[coupon_id]) for coupon_id in coupon_ids)
         return [found[key] for key in keys]
 
@@ -53,11 +63,13 @@ class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
 @dataclass(frozen=True, slots=True)
 class Loaders:
     coupon_by_id: CouponByIdLoader
+    campaign_by_id: CampaignByIdLoader
     usage_page: UsagePageByCouponLoader
 
     @classmethod
-    def for_request(cls, sessionmaker: Sessions) -> Loaders:
+    def for_request(cls, db: Database) -> Loaders:
         return cls(
-            coupon_by_id=CouponByIdLoader(sessionmaker),
-            usage_page=UsagePageByCouponLoader(sessionmaker),
+            coupon_by_id=CouponByIdLoader(db),
+            campaign_by_id=CampaignByIdLoader(db),
+            usage_page=UsagePageByCouponLoader(db),
         )

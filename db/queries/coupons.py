@@ -8,15 +8,29 @@ from typing import Any, cast
 from uuid import UUID
 
 from asyncpg import Record
-from sqlalchemy import Row, Table, case, func, literal, select, tuple_, update
+from sqlalchemy import Row, Table, case, func, literal, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnClause
 
 from db.hot import HotPool
 from db.models import Coupon
 
 coupons = cast(Table, Coupon.__table__)
 c = coupons.c
+
+# Every read of a coupon also asks the database for its effective status and live holds
+# (db/sql/coupon_status.sql, coupon_held_uses.sql): one rule, on the database's clock.
+_ROW: ColumnClause[Any] = literal_column("coupons")
+READ = (
+    *coupons.c,
+    func.coupon_status(_ROW).label("effective_status"),
+    func.coupon_held_uses(_ROW).label("held_uses"),
+)
+HOT_READ = (
+    "SELECT coupons.*, coupon_status(coupons) AS effective_status,"
+    " coupon_held_uses(coupons) AS held_uses FROM coupons"
+)
 
 Keyset = tuple[datetime, UUID]
 
@@ -27,17 +41,17 @@ async def insert_coupon(session: AsyncSession, values: Mapping[str, Any]) -> Row
         pg_insert(coupons)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[c.code])
-        .returning(*coupons.c)
+        .returning(*READ)
     )
     return (await session.execute(statement)).one_or_none()
 
 
 async def coupon_by_code(hot: HotPool, code: str) -> Record | None:
-    return await hot.fetchrow("SELECT * FROM coupons WHERE code = $1", code)
+    return await hot.fetchrow(f"{HOT_READ} WHERE code = $1", code)
 
 
 async def coupons_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Row[Any]]:
-    return (await session.execute(select(coupons).where(c.id.in_(ids)))).all()
+    return (await session.execute(select(*READ).where(c.id.in_(ids)))).all()
 
 
 def _newest_first(statement: Any, first: int, after: Keyset | None) -> Any:
@@ -47,16 +61,18 @@ def _newest_first(statement: Any, first: int, after: Keyset | None) -> Any:
 
 
 def _user_coupons(user_id: str) -> Any:
+    # The user's own coupons: USER_SPECIFIC ones and campaign codes handed to them.
     return c.user_id == user_id
 
 
-def _running_campaigns(now: datetime) -> Any:
+def _running_campaigns() -> Any:
+    # The stored status narrows the rows to the partial index; the rule itself is the
+    # database's (coupon_status), on its clock. A window that has not started is left out.
     return (
         (c.type == "TIME_SPECIFIC")
         & (c.status == "ACTIVE")
-        & (c.valid_from <= now)
-        & (c.valid_until > now)
-        & (c.max_total_uses.is_(None) | (c.current_total_uses < c.max_total_uses))
+        & (c.valid_from <= func.now())
+        & (func.coupon_status(_ROW) == "ACTIVE")
     )
 
 
@@ -64,7 +80,7 @@ async def user_coupons_page(
     session: AsyncSession, user_id: str, first: int, after: Keyset | None
 ) -> Sequence[Row[Any]]:
     """Up to `first + 1` rows: the extra one tells whether there is a next page."""
-    statement = _newest_first(select(coupons).where(_user_coupons(user_id)), first, after)
+    statement = _newest_first(select(*READ).where(_user_coupons(user_id)), first, after)
     return (await session.execute(statement)).all()
 
 
@@ -74,22 +90,22 @@ async def count_user_coupons(session: AsyncSession, user_id: str) -> int:
 
 
 async def active_campaigns_page(
-    session: AsyncSession, now: datetime, first: int, after: Keyset | None
+    session: AsyncSession, first: int, after: Keyset | None
 ) -> Sequence[Row[Any]]:
-    statement = _newest_first(select(coupons).where(_running_campaigns(now)), first, after)
+    statement = _newest_first(select(*READ).where(_running_campaigns()), first, after)
     return (await session.execute(statement)).all()
 
 
-async def count_active_campaigns(session: AsyncSession, now: datetime) -> int:
-    statement = select(func.count()).select_from(coupons).where(_running_campaigns(now))
+async def count_active_campaigns(session: AsyncSession) -> int:
+    statement = select(func.count()).select_from(coupons).where(_running_campaigns())
     return int((await session.execute(statement)).scalar_one())
 
 
-async def mark_expired(session: AsyncSession, now: datetime) -> int:
+async def mark_expired(session: AsyncSession) -> int:
     """Write EXPIRED on ACTIVE coupons whose window has closed; reads never wait for this."""
     statement = (
         update(coupons)
-        .where(c.status == "ACTIVE", c.valid_until <= now)
+        .where(c.status == "ACTIVE", c.valid_until <= func.now())
         .values(status="EXPIRED", updated_at=func.now())
     )
     result = await session.execute(statement)
@@ -104,6 +120,37 @@ async def set_active(session: AsyncSession, coupon_id: UUID, *, active: bool) ->
         update(coupons)
         .where(c.id == coupon_id)
         .values(status=status, updated_at=func.now())
-        .returning(*coupons.c)
+        .returning(*READ)
     )
     return (await session.execute(statement)).one_or_none()
+
+
+async def campaign_codes_page(
+    session: AsyncSession,
+    campaign_id: UUID,
+    first: int,
+    after: Keyset | None,
+    *,
+    redeemed: bool | None,
+    assigned: bool | None,
+) -> Sequence[Row[Any]]:
+    statement = select(*READ).where(_campaign_codes(campaign_id, redeemed, assigned))
+    return (await session.execute(_newest_first(statement, first, after))).all()
+
+
+async def count_campaign_codes(
+    session: AsyncSession, campaign_id: UUID, *, redeemed: bool | None, assigned: bool | None
+) -> int:
+    where = _campaign_codes(campaign_id, redeemed, assigned)
+    statement = select(func.count()).select_from(coupons).where(where)
+    return int((await session.execute(statement)).scalar_one())
+
+
+def _campaign_codes(campaign_id: UUID, redeemed: bool | None, assigned: bool | None) -> Any:
+    condition = c.campaign_id == campaign_id
+    if redeemed is not None:
+        # Redeemed: at least one use that was not rolled back.
+        condition &= (c.current_total_uses > 0) if redeemed else (c.current_total_uses == 0)
+    if assigned is not None:
+        condition &= c.user_id.is_not(None) if assigned else c.user_id.is_(None)
+    return condition

@@ -1,19 +1,33 @@
-"""The call of `coupon_redeem` (migration 0003): the whole redemption in one statement."""
+"""Calls of the redemption lifecycle's database functions (db/sql/): each is the whole of
+its operation in one statement, run in autocommit on the prepared-statement pool, so that
+its row locks last as long as the function and no longer."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Literal
 
 from asyncpg import Record
 
 from db.hot import HotPool
 
-CALL = "SELECT * FROM coupon_redeem($1, $2, $3, $4, $5::inet, $6, $7, $8, $9, $10)"
+Mode = Literal["VALIDATE", "RESERVE", "REDEEM"]
+
+REDEEM = (
+    "SELECT r.*, reservation_status(r.reservation) AS reservation_status"
+    " FROM coupon_redeem($1, $2, $3, $4, $5, $6::inet, $7, $8, $9, $10, $11) AS r"
+)
+ROLLBACK = "SELECT * FROM coupon_rollback($1, $2)"
+RELEASE = (
+    "SELECT r.*, reservation_status(r.reservation) AS reservation_status"
+    " FROM coupon_release($1) AS r"
+)
 
 
 async def call_coupon_redeem(
     hot: HotPool,
+    mode: Mode,
     *,
     code: str,
     user_id: str,
@@ -24,23 +38,39 @@ async def call_coupon_redeem(
     guess_subjects: list[str],
     guess_limit: int,
     guess_window: timedelta,
-    dry_run: bool,
+    hold_for: timedelta | None = None,
 ) -> Record:
-    """Run autocommit, as a statement of its own: the coupon's row lock lasts as long as the
-    function does, not until a client gets round to committing."""
-    row = await hot.fetchrow(
-        CALL,
-        code,
-        user_id,
-        order_id,
-        order_value,
-        ip_address,
-        user_agent,
-        guess_subjects,
-        guess_limit,
-        guess_window,
-        dry_run,
+    """One row: outcome, replayed, discount, final_amount, coupon (a `coupons` row),
+    coupon_status, held_uses, usage, reservation, reservation_status."""
+    return _one(
+        await hot.fetchrow(
+            REDEEM,
+            mode,
+            code,
+            user_id,
+            order_id,
+            order_value,
+            ip_address,
+            user_agent,
+            guess_subjects,
+            guess_limit,
+            guess_window,
+            hold_for,
+        )
     )
+
+
+async def call_coupon_rollback(hot: HotPool, order_id: str, reason: str | None) -> Record:
+    """One row: outcome, replayed, coupon, coupon_status, held_uses, usage."""
+    return _one(await hot.fetchrow(ROLLBACK, order_id, reason))
+
+
+async def call_coupon_release(hot: HotPool, order_id: str) -> Record:
+    """One row: outcome, reservation, reservation_status."""
+    return _one(await hot.fetchrow(RELEASE, order_id))
+
+
+def _one(row: Record | None) -> Record:
     if row is None:
-        raise RuntimeError("coupon_redeem returned no row")
+        raise RuntimeError("a lifecycle function returned no row")
     return row

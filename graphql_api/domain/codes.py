@@ -51,3 +51,20 @@ def check_custom_code(code: str) -> str:
 def generate_code(prefix: str) -> str:
     """A fresh code from the CSPRNG; uniqueness is the database's to check."""
     return prefix + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+
+
+# Bytes at or above this are redrawn: 248 = 8 * 31, so every letter is equally likely.
+_FAIR_BYTES = 256 - 256 % len(ALPHABET)
+
+
+def draw_codes(prefix: str, length: int, count: int) -> list[str]:
+    """`count` fresh codes of `length` random characters after `prefix`, drawn from the
+    CSPRNG in bulk (one call for many codes, each byte mapped to a letter without bias).
+    They may collide with each other or with stored codes: uniqueness is the database's."""
+    needed = length * count
+    letters: list[str] = []
+    while len(letters) < needed:
+        chunk = secrets.token_bytes((needed - len(letters)) * 9 // 8 + 16)
+        letters.extend(ALPHABET[byte % len(ALPHABET)] for byte in chunk if byte < _FAIR_BYTES)
+    text = "".join(letters[:needed])
+    return [prefix + text[i : i + length] for i in range(0, needed, length)]

@@ -1,4 +1,4 @@
-"""What a coupon is, what it is worth, and its status at a moment."""
+"""What a coupon is, what it is worth, and what has been done with it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from uuid import UUID
 class CouponType(StrEnum):
     USER_SPECIFIC = "USER_SPECIFIC"
     TIME_SPECIFIC = "TIME_SPECIFIC"
+    CAMPAIGN = "CAMPAIGN"
 
 
 class DiscountType(StrEnum):
@@ -37,7 +38,9 @@ class DiscountTerms:
 
 @dataclass(frozen=True, slots=True)
 class Coupon:
-    """A stored coupon, as read from the database."""
+    """A stored coupon, as read from the database, with what the database said of it at
+    that moment: its effective `status` (db/sql/coupon_status.sql, the one home of the
+    rule) and its live holds."""
 
     id: UUID
     code: str
@@ -51,35 +54,29 @@ class Coupon:
     max_uses_per_user: int
     max_total_uses: int | None
     current_total_uses: int
-    stored_status: CouponStatus
+    status: CouponStatus
     created_by: str | None
     created_at: datetime
     updated_at: datetime
+    campaign_id: UUID | None = None
+    held_uses: int = 0
+    rolled_back_uses: int = 0
 
-    def is_expired_at(self, now: datetime) -> bool:
-        if self.stored_status is CouponStatus.EXPIRED:
-            return True
-        return self.valid_until is not None and now >= self.valid_until
+    @property
+    def usage_count(self) -> int:
+        """Its usage rows: the live ones and the rolled-back ones."""
+        return self.current_total_uses + self.rolled_back_uses
 
-    def is_exhausted(self) -> bool:
-        if self.stored_status is CouponStatus.EXHAUSTED:
-            return True
-        return self.max_total_uses is not None and self.current_total_uses >= self.max_total_uses
 
-    def status_at(self, now: datetime) -> CouponStatus:
-        """The effective status: the first of INACTIVE, EXPIRED, EXHAUSTED that applies."""
-        if self.stored_status is CouponStatus.INACTIVE:
-            return CouponStatus.INACTIVE
-        if self.is_expired_at(now):
-            return CouponStatus.EXPIRED
-        if self.is_exhausted():
-            return CouponStatus.EXHAUSTED
-        return CouponStatus.ACTIVE
+class UsageStatus(StrEnum):
+    REDEEMED = "REDEEMED"
+    ROLLED_BACK = "ROLLED_BACK"
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """One redemption: the audit record of who saved what on which order."""
+    """One redemption: the audit record of who saved what on which order. A rollback is
+    written beside it, never over it."""
 
     id: UUID
     coupon_id: UUID
@@ -91,3 +88,10 @@ class Usage:
     used_at: datetime
     ip_address: str | None
     user_agent: str | None
+    campaign_id: UUID | None = None
+    rolled_back_at: datetime | None = None
+    rollback_reason: str | None = None
+
+    @property
+    def status(self) -> UsageStatus:
+        return UsageStatus.REDEEMED if self.rolled_back_at is None else UsageStatus.ROLLED_BACK

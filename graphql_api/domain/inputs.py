@@ -225,3 +225,23 @@ def check_ip_address(value: str, field: str) -> str:
     if address is None:
         raise invalid(field, f"{field} must be an IPv4 or IPv6 address")
     return address
+
+
+MIN_HOLD_SECONDS = 60
+MAX_HOLD_SECONDS = 86_400
+DEFAULT_HOLD_SECONDS = 900
+MAX_REASON_LENGTH = 500
+
+
+def check_hold_seconds(value: int, field: str = "ttlSeconds") -> timedelta:
+    """How long a reservation holds its use: 60 to 86,400 seconds (contract)."""
+    if not MIN_HOLD_SECONDS <= value <= MAX_HOLD_SECONDS:
+        raise invalid(
+            field, f"{field} must be between {MIN_HOLD_SECONDS} and {MAX_HOLD_SECONDS} seconds"
+        )
+    return timedelta(seconds=value)
+
+
+def check_rollback_reason(value: str | None) -> str | None:
+    """Free text for people, at most 500 characters; line breaks allowed."""
+    return check_optional_text(value, "reason", max_length=MAX_REASON_LENGTH, multiline=True)

@@ -389,7 +389,7 @@ class CompiledOperations:
             )
         REDEMPTIONS.labels("REPLAYED" if result.replayed else "OK").inc()
         related["coupon"] = CouponNode.from_domain(result.coupon)
-        payload = RedeemCouponPayload.of(result)
+        payload = RedeemCouponPayload.of(result.usage)
         return _render(payload, plan.selections, related), "ok"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import strawberry
 
@@ -79,5 +79,5 @@ class UsageConnection:
         return cls(edges=edges, page_info=_page_info(page.has_next_page, edges), count=count)
 
 
-def _page_info(has_next_page: bool, edges: list[CouponEdge] | list[UsageEdge]) -> PageInfo:
+def _page_info(has_next_page: bool, edges: Sequence[CouponEdge | UsageEdge]) -> PageInfo:
     return PageInfo(has_next_page=has_next_page, end_cursor=edges[-1].cursor if edges else None)

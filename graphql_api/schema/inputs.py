@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import strawberry
@@ -140,3 +140,57 @@ class ValidateCouponInput:
             ip_address=given(self.ip_address),
         )
         return rules.with_client_defaults(request, client_ip, None)
+
+
+@strawberry.input(description="Hold one use of a coupon for an order while the customer pays.")
+class ReserveCouponInput:
+    code: str = strawberry.field(description="The coupon code, 1-50 characters, any case.")
+    user_id: str = strawberry.field(description="The customer, 1-100 characters.")
+    order_id: str = strawberry.field(
+        description="The order, 1-100 characters; one live reservation or redemption per "
+        "order, retries answer the same hold."
+    )
+    order_value: Decimal = strawberry.field(description="The order value, greater than 0.")
+    ip_address: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The end user's IPv4/IPv6 address, when a BFF forwards it; else the request's.",
+    )
+    user_agent: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The end user's user agent, at most 500 characters; else the request's.",
+    )
+    ttl_seconds: int = strawberry.field(
+        default=rules.DEFAULT_HOLD_SECONDS,
+        description=f"How long the hold lasts, {rules.MIN_HOLD_SECONDS} to "
+        f"{rules.MAX_HOLD_SECONDS:,} seconds; default {rules.DEFAULT_HOLD_SECONDS}.",
+    )
+
+    def checked(
+        self, client_ip: str | None, client_agent: str | None
+    ) -> tuple[rules.RedemptionRequest, timedelta]:
+        request = rules.redemption_request(
+            code=self.code,
+            user_id=self.user_id,
+            order_id=self.order_id,
+            order_value=self.order_value,
+            ip_address=given(self.ip_address),
+            user_agent=given(self.user_agent),
+        )
+        hold_for = rules.check_hold_seconds(self.ttl_seconds)
+        return rules.with_client_defaults(request, client_ip, client_agent), hold_for
+
+
+@strawberry.input(description="Give back the use an order's redemption took.")
+class RollbackRedemptionInput:
+    order_id: str = strawberry.field(description="The order whose redemption to roll back.")
+    reason: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Why (a cancellation, a refund), at most 500 characters; kept beside the "
+        "usage.",
+    )
+
+    def checked(self) -> tuple[str, str | None]:
+        return (
+            rules.check_identifier(self.order_id, "orderId"),
+            rules.check_rollback_reason(given(self.reason)),
+        )

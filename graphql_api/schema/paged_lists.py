@@ -23,7 +23,18 @@ USER_COUPONS = PagedList("userCoupons", "Query", "userId")
 ACTIVE_CAMPAIGNS = PagedList("activeCampaigns", "Query", None)
 USER_USAGES = PagedList("userUsages", "Query", "userId")
 COUPON_USAGES = PagedList("usages", "Coupon", None, by_parent=True)
+CAMPAIGNS = PagedList("campaigns", "Query", None)
+# Chosen by the campaign and by the `redeemed` and `assigned` filters.
+CAMPAIGN_CODES = PagedList("codes", "Campaign", None, by_parent=True)
 
 PAGED_LISTS = {
-    paged.name: paged for paged in (USER_COUPONS, ACTIVE_CAMPAIGNS, USER_USAGES, COUPON_USAGES)
+    paged.name: paged
+    for paged in (
+        USER_COUPONS,
+        ACTIVE_CAMPAIGNS,
+        USER_USAGES,
+        COUPON_USAGES,
+        CAMPAIGNS,
+        CAMPAIGN_CODES,
+    )
 }

@@ -8,17 +8,35 @@ import strawberry
 
 from graphql_api.context import Info
 from graphql_api.domain.codes import read_code
-from graphql_api.domain.errors import CouponError
 from graphql_api.domain.inputs import check_identifier, check_uuid
 from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, page_request
+from graphql_api.schema.campaign_types import (
+    CampaignConnection,
+    CampaignNode,
+    CodeGenerationJobNode,
+)
 from graphql_api.schema.connections import CouponConnection, UsageConnection
 from graphql_api.schema.errors import arguments_checked
 from graphql_api.schema.inputs import ValidateCouponInput
-from graphql_api.schema.paged_lists import ACTIVE_CAMPAIGNS, USER_COUPONS, USER_USAGES
+from graphql_api.schema.paged_lists import (
+    ACTIVE_CAMPAIGNS,
+    CAMPAIGNS,
+    USER_COUPONS,
+    USER_USAGES,
+)
 from graphql_api.schema.payloads import CouponValidation
+from graphql_api.schema.permissions import AdminOnly
+from graphql_api.schema.refusals import refusals_as_payload
+from graphql_api.schema.reservation_types import ReservationNode
 from graphql_api.schema.types import AFTER_DESCRIPTION, FIRST_DESCRIPTION, CouponNode
 from graphql_api.schema.unset import given
-from graphql_api.services import coupon_queries, redemption
+from graphql_api.services import (
+    campaigns,
+    code_generation,
+    coupon_queries,
+    lifecycle,
+    redemption,
+)
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)]
@@ -49,7 +67,10 @@ class Query:
         coupon = await info.context.loaders.coupon_by_id.load(coupon_id)
         return None if coupon is None else CouponNode.from_domain(coupon)
 
-    @strawberry.field(description="The user's USER_SPECIFIC coupons, newest first.")
+    @strawberry.field(
+        description="The user's coupons, newest first: their USER_SPECIFIC coupons and the "
+        "campaign codes assigned to them."
+    )
     async def user_coupons(
         self,
         info: Info,
@@ -61,10 +82,10 @@ class Query:
         with arguments_checked():
             check_identifier(user_id, "userId")
             page = page_request(first, given(after), scope)
-        sessions = info.context.sessionmaker
-        coupons = await coupon_queries.user_coupons(sessions, user_id, page)
+        db = info.context.db
+        coupons = await coupon_queries.user_coupons(db, user_id, page)
         return CouponConnection.of(
-            scope, coupons, lambda: coupon_queries.count_user_coupons(sessions, user_id)
+            scope, coupons, lambda: coupon_queries.count_user_coupons(db, user_id)
         )
 
     @strawberry.field(
@@ -77,10 +98,10 @@ class Query:
         scope = ACTIVE_CAMPAIGNS.scope()
         with arguments_checked():
             page = page_request(first, given(after), scope)
-        sessions = info.context.sessionmaker
-        coupons = await coupon_queries.active_campaigns(sessions, page)
+        db = info.context.db
+        coupons = await coupon_queries.active_campaigns(db, page)
         return CouponConnection.of(
-            scope, coupons, lambda: coupon_queries.count_active_campaigns(sessions)
+            scope, coupons, lambda: coupon_queries.count_active_campaigns(db)
         )
 
     @strawberry.field(description="The user's redemptions, newest first.")
@@ -95,14 +116,16 @@ class Query:
         with arguments_checked():
             check_identifier(user_id, "userId")
             page = page_request(first, given(after), scope)
-        sessions = info.context.sessionmaker
-        usages = await coupon_queries.user_usages(sessions, user_id, page)
+        db = info.context.db
+        usages = await coupon_queries.user_usages(db, user_id, page)
         return UsageConnection.of(
-            scope, usages, lambda: coupon_queries.count_user_usages(sessions, user_id)
+            scope, usages, lambda: coupon_queries.count_user_usages(db, user_id)
         )
 
     @strawberry.field(
-        description="A dry run of redeemCoupon: the same checks in the same order, no write."
+        description="A dry run of redeemCoupon: the same checks in the same order, live holds "
+        "counted, no write.",
+        extensions=refusals_as_payload(),
     )
     async def validate_coupon(
         self,
@@ -110,9 +133,56 @@ class Query:
         input: Annotated[ValidateCouponInput, strawberry.argument(description="What to check.")],
     ) -> CouponValidation:
         context = info.context
-        try:
-            request = input.checked(context.client_ip)
-            result = await redemption.validate_coupon(context.hot, request, context.guess_policy)
-        except CouponError as error:
-            return CouponValidation.refused(error, coupon=None)
+        request = input.checked(context.client_ip)
+        result = await redemption.validate_coupon(context.hot, request, context.guess_policy)
         return CouponValidation.of(result)
+
+    @strawberry.field(
+        description="The order's newest reservation, with its status as of now; null when "
+        "the order has none."
+    )
+    async def reservation(
+        self,
+        info: Info,
+        order_id: Annotated[str, strawberry.argument(description="The order, 1-100 characters.")],
+    ) -> ReservationNode | None:
+        with arguments_checked():
+            order = check_identifier(order_id, "orderId")
+        found = await lifecycle.reservation_of_order(info.context.db, order)
+        return None if found is None else ReservationNode.from_domain(found)
+
+    @strawberry.field(
+        description="The campaign with this id, or null. Admin only.",
+        permission_classes=[AdminOnly],
+    )
+    async def campaign(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The campaign's UUID.")],
+    ) -> CampaignNode | None:
+        with arguments_checked():
+            campaign_id = check_uuid(id, "id")
+        campaign = await info.context.loaders.campaign_by_id.load(campaign_id)
+        return None if campaign is None else CampaignNode.from_domain(campaign)
+
+    @strawberry.field(
+        description="Every campaign, newest first. Admin only.", permission_classes=[AdminOnly]
+    )
+    async def campaigns(
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = strawberry.UNSET
+    ) -> CampaignConnection:
+        scope = CAMPAIGNS.scope()
+        with arguments_checked():
+            page = page_request(first, given(after), scope)
+        return CampaignConnection.of(scope, await campaigns.campaigns_page(info.context.db, page))
+
+    @strawberry.field(description="A code generation job, to follow its progress; or null.")
+    async def code_generation_job(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The job's UUID.")],
+    ) -> CodeGenerationJobNode | None:
+        with arguments_checked():
+            job_id = check_uuid(id, "id")
+        job = await code_generation.job_by_id(info.context.db, job_id)
+        return None if job is None else CodeGenerationJobNode.from_domain(job)

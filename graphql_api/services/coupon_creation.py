@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from db.engine import Database
 from db.queries import coupons
 from graphql_api.domain.codes import CAMPAIGN_PREFIX, USER_PREFIX, generate_code
 from graphql_api.domain.coupons import Coupon, DiscountTerms
@@ -29,9 +28,7 @@ def _terms(terms: DiscountTerms) -> dict[str, Any]:
     }
 
 
-async def create_user_coupon(
-    sessionmaker: async_sessionmaker[AsyncSession], new: NewUserCoupon
-) -> Coupon:
+async def create_user_coupon(db: Database, new: NewUserCoupon) -> Coupon:
     values = {
         "type": "USER_SPECIFIC",
         **_terms(new.terms),
@@ -42,12 +39,10 @@ async def create_user_coupon(
         "max_total_uses": 1,
         "created_by": new.created_by,
     }
-    return await _insert_with_generated_code(sessionmaker, values, USER_PREFIX)
+    return await _insert_with_generated_code(db, values, USER_PREFIX)
 
 
-async def create_timed_coupon(
-    sessionmaker: async_sessionmaker[AsyncSession], new: NewTimedCoupon
-) -> Coupon:
+async def create_timed_coupon(db: Database, new: NewTimedCoupon) -> Coupon:
     values = {
         "type": "TIME_SPECIFIC",
         **_terms(new.terms),
@@ -60,8 +55,8 @@ async def create_timed_coupon(
         "created_by": new.created_by,
     }
     if new.code is None:
-        return await _insert_with_generated_code(sessionmaker, values, CAMPAIGN_PREFIX)
-    async with sessionmaker.begin() as session:
+        return await _insert_with_generated_code(db, values, CAMPAIGN_PREFIX)
+    async with db.single_statement() as session:
         row = await coupons.insert_coupon(session, {**values, "code": new.code})
     if row is None:
         raise CouponError(
@@ -70,11 +65,9 @@ async def create_timed_coupon(
     return to_coupon(row._mapping)
 
 
-async def _insert_with_generated_code(
-    sessionmaker: async_sessionmaker[AsyncSession], values: dict[str, Any], prefix: str
-) -> Coupon:
+async def _insert_with_generated_code(db: Database, values: dict[str, Any], prefix: str) -> Coupon:
     for _ in range(CODE_ATTEMPTS):
-        async with sessionmaker.begin() as session:
+        async with db.single_statement() as session:
             row = await coupons.insert_coupon(session, {**values, "code": generate_code(prefix)})
         if row is not None:
             return to_coupon(row._mapping)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from db.engine import Database
 from db.queries import guesses
 from graphql_api.settings import Settings
 
@@ -29,8 +28,6 @@ def subjects(user_id: str, ip_address: str | None) -> list[str]:
     return [f"user:{user_id}"] + ([f"ip:{ip_address}"] if ip_address else [])
 
 
-async def forget_old_windows(
-    sessionmaker: async_sessionmaker[AsyncSession], policy: GuessPolicy
-) -> None:
-    async with sessionmaker.begin() as session:
+async def forget_old_windows(db: Database, policy: GuessPolicy) -> None:
+    async with db.single_statement() as session:
         await guesses.forget_old_windows(session, policy.window)

@@ -1,29 +1,29 @@
-"""Validating and redeeming a coupon: one call of the database's `coupon_redeem`.
+"""Validating, reserving and redeeming a coupon: one call of the database's `coupon_redeem`
+(db/sql/coupon_redeem.sql).
 
-The function locks the coupon's row, runs the checks in the contract's order and writes
-the usage, the count and the status, all in the one statement. Run in autocommit, the
-statement is the transaction: the lock is held while the function runs and no longer,
-which is what lets a hot coupon take redemptions as fast as PostgreSQL can commit them.
-Guessing is counted in the same call. Every limit is the database's to enforce.
+The function takes the order's lock, the coupon's row and its campaign's, runs the checks
+in the contract's order counting live holds as uses, and writes the hold or the usage with
+the counters and the statuses, all in the one statement. Run in autocommit, the statement
+is the transaction: locks are held while the function runs and no longer. Guessing is
+counted in the same call. Every limit is the database's to enforce.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from asyncpg import Record
 
 from db.hot import HotPool
-from db.queries.redemptions import call_coupon_redeem
-from graphql_api.domain.coupons import (
-    Coupon,
-    Usage,
-)
+from db.queries.redemptions import Mode, call_coupon_redeem
+from graphql_api.domain.coupons import Coupon, Usage
 from graphql_api.domain.eligibility import Quote, refusal
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.inputs import RedemptionRequest
+from graphql_api.domain.reservations import Reservation
 from graphql_api.services.guessing import GuessPolicy, subjects
-from graphql_api.services.records import to_coupon, to_usage
+from graphql_api.services.records import present, to_coupon, to_reservation, to_usage
 
 # Refusals that come without a coupon to describe.
 _NO_COUPON = {ErrorCode.NOT_FOUND, ErrorCode.RATE_LIMITED}
@@ -39,6 +39,15 @@ class Redemption:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A live reservation; `replayed` when an earlier attempt of the order made it."""
+
+    reservation: Reservation
+    coupon: Coupon
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Validation:
     """The coupon that was found, and either what it would take off or why it would not."""
 
@@ -47,48 +56,57 @@ class Validation:
 
 
 async def redeem_coupon(
-    hot: HotPool,
-    request: RedemptionRequest,
-    policy: GuessPolicy,
+    hot: HotPool, request: RedemptionRequest, policy: GuessPolicy
 ) -> Redemption:
-    """Check and record one use; a retry of a recorded order returns that usage again."""
-    if request.order_id is None:
-        raise ValueError("a redemption needs an order id")
-    row = await _call(hot, request, policy, dry_run=False)
-    outcome = ErrorCode(row["r_outcome"]) if row["r_outcome"] != "OK" else None
-    coupon = None if row["c_id"] is None else _coupon(row)
-    if outcome is not None or coupon is None:
-        raise refusal(outcome or ErrorCode.NOT_FOUND, coupon, window_seconds=_seconds(policy))
-    return Redemption(usage=_usage(row), coupon=coupon, replayed=row["r_replayed"])
+    """Check and record one use; a retry of a recorded order returns that usage again, and
+    the order's own live hold of this code is consumed instead of counted twice."""
+    row = await _call(hot, "REDEEM", request, policy)
+    coupon = _checked(row, policy)
+    return Redemption(usage=to_usage(row["usage"]), coupon=coupon, replayed=row["replayed"])
+
+
+async def reserve_coupon(
+    hot: HotPool, request: RedemptionRequest, policy: GuessPolicy, hold_for: timedelta
+) -> Hold:
+    """Check as `redeem_coupon` does and hold one use for `hold_for`; a retry for the same
+    order, code and user answers the same hold."""
+    row = await _call(hot, "RESERVE", request, policy, hold_for)
+    coupon = _checked(row, policy)
+    reservation = to_reservation(row["reservation"], row["reservation_status"])
+    return Hold(reservation=reservation, coupon=coupon, replayed=row["replayed"])
 
 
 async def validate_coupon(
-    hot: HotPool,
-    request: RedemptionRequest,
-    policy: GuessPolicy,
+    hot: HotPool, request: RedemptionRequest, policy: GuessPolicy
 ) -> Validation:
-    """The checks of `redeem_coupon` without a write; a retry of a recorded order is valid.
+    """The checks of `redeem_coupon` without a write; a retry of a recorded order, or an
+    order holding this code for this value, is valid with the recorded discount.
 
     NOT_FOUND and RATE_LIMITED raise: there is no coupon to describe. Later failures come
     with the coupon.
     """
-    row = await _call(hot, request, policy, dry_run=True)
-    window = _seconds(policy)
-    if row["r_outcome"] in _NO_COUPON or row["c_id"] is None:
-        raise refusal(ErrorCode(row["r_outcome"]), None, window_seconds=window)
+    row = await _call(hot, "VALIDATE", request, policy)
+    if row["outcome"] in _NO_COUPON or not present(row["coupon"]):
+        raise refusal(ErrorCode(row["outcome"]), None, window_seconds=_seconds(policy))
     coupon = _coupon(row)
-    if row["r_outcome"] != "OK":
-        return Validation(
-            coupon, refusal(ErrorCode(row["r_outcome"]), coupon, window_seconds=window)
-        )
-    return Validation(coupon, Quote(row["r_discount"], row["r_final_amount"]))
+    if row["outcome"] != "OK":
+        error = refusal(ErrorCode(row["outcome"]), coupon, window_seconds=_seconds(policy))
+        return Validation(coupon, error)
+    return Validation(coupon, Quote(row["discount"], row["final_amount"]))
 
 
 async def _call(
-    hot: HotPool, request: RedemptionRequest, policy: GuessPolicy, *, dry_run: bool
+    hot: HotPool,
+    mode: Mode,
+    request: RedemptionRequest,
+    policy: GuessPolicy,
+    hold_for: timedelta | None = None,
 ) -> Record:
+    if mode != "VALIDATE" and request.order_id is None:
+        raise ValueError("a redemption or a reservation needs an order id")
     return await call_coupon_redeem(
         hot,
+        mode,
         code=request.code,
         user_id=request.user_id,
         order_id=request.order_id,
@@ -98,8 +116,17 @@ async def _call(
         guess_subjects=subjects(request.user_id, request.ip_address),
         guess_limit=policy.limit,
         guess_window=policy.window,
-        dry_run=dry_run,
+        hold_for=hold_for,
     )
+
+
+def _checked(row: Record, policy: GuessPolicy) -> Coupon:
+    """The coupon of a successful call; a refusal raises its CouponError."""
+    coupon = _coupon(row) if present(row["coupon"]) else None
+    if row["outcome"] != "OK" or coupon is None:
+        code = ErrorCode(row["outcome"]) if row["outcome"] != "OK" else ErrorCode.NOT_FOUND
+        raise refusal(code, coupon, window_seconds=_seconds(policy))
+    return coupon
 
 
 def _seconds(policy: GuessPolicy) -> float:
@@ -107,8 +134,4 @@ def _seconds(policy: GuessPolicy) -> float:
 
 
 def _coupon(row: Record) -> Coupon:
-    return to_coupon(row, prefix="c_")
-
-
-def _usage(row: Record) -> Usage:
-    return to_usage(row, prefix="u_", coupon_id=row["c_id"])
+    return to_coupon(row["coupon"], row["coupon_status"], row["held_uses"])

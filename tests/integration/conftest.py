@@ -33,7 +33,10 @@ def server(database_url: str) -> Iterator[ThreadServer]:
 @pytest.fixture
 def clean_db(db: Database) -> Database:
     """Each test starts from empty tables (TRUNCATE: usages refuse DELETE)."""
-    db.execute("TRUNCATE coupon_usages, coupons, guess_counters")
+    db.execute(
+        "TRUNCATE coupon_reservations, coupon_usages, coupons, code_generation_jobs,"
+        " campaigns, guess_counters"
+    )
     return db
 
 

@@ -40,7 +40,24 @@ from hypothesis import strategies as st
 from graphql_api.services.guessing import subjects
 from tests.support.database import Database, asyncpg_dsn
 
-CALL = "SELECT * FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+COUPON_COLUMNS = (
+    "id code type discount_type discount_value max_discount_amount min_order_value"
+    " description user_id valid_from valid_until max_uses_per_user max_total_uses"
+    " current_total_uses status created_by created_at updated_at"
+).split()
+USAGE_COLUMNS = (
+    "id user_id order_id order_value discount_applied final_amount used_at ip_address user_agent"
+).split()
+# The function answers whole rows (`coupon coupons`, `usage coupon_usages`); these tests
+# read their columns flat: r_ for the answer, c_ for the coupon, u_ for the usage.
+CALL = (
+    "SELECT r.outcome AS r_outcome, r.replayed AS r_replayed, r.discount AS r_discount,"
+    " r.final_amount AS r_final_amount, "
+    + ", ".join(f"(r.coupon).{name} AS c_{name}" for name in COUPON_COLUMNS)
+    + ", "
+    + ", ".join(f"(r.usage).{name} AS u_{name}" for name in USAGE_COLUMNS)
+    + " FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) AS r"
+)
 ORDER_VALUE = Decimal("50.00")
 DAY = timedelta(days=1)
 IP = "203.0.113.7"
@@ -127,8 +144,9 @@ def arguments(
     ip: str | None,
     dry_run: bool,
 ) -> tuple[Any, ...]:
-    """coupon_redeem's arguments, as the service passes them."""
+    """coupon_redeem's arguments, as the service passes them (less the hold's length)."""
     return (
+        "VALIDATE" if dry_run else "REDEEM",
         code,
         user,
         order_id,
@@ -138,7 +156,6 @@ def arguments(
         subjects(user, ip),
         GUESS_LIMIT,
         GUESS_WINDOW,
-        dry_run,
     )
 
 
@@ -490,7 +507,8 @@ async def test_the_window_is_open_from_valid_from_up_to_but_not_including_valid_
             # when
             answers = [
                 await connection.fetchval(
-                    "SELECT r_outcome FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "SELECT outcome FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                    " NULL)",
                     *arguments(
                         code,
                         user="alice",

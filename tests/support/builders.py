@@ -35,7 +35,7 @@ def campaign(**overrides: Any) -> Coupon:
         max_uses_per_user=1,
         max_total_uses=10,
         current_total_uses=0,
-        stored_status=CouponStatus.ACTIVE,
+        status=CouponStatus.ACTIVE,
         created_by=None,
         created_at=NOW - 2 * DAY,
         updated_at=NOW - 2 * DAY,

@@ -1,0 +1,176 @@
+"""Statements on `campaigns` and `code_generation_jobs`. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import (
+    Row,
+    Table,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnClause
+
+from db.models import Campaign, CodeGenerationJob
+
+campaigns = cast(Table, Campaign.__table__)
+k = campaigns.c
+jobs = cast(Table, CodeGenerationJob.__table__)
+j = jobs.c
+
+Keyset = tuple[datetime, UUID]
+
+# Every read of a campaign also asks the database for its effective status and live holds
+# (db/sql/campaign_status.sql, campaign_held_uses.sql).
+_ROW: ColumnClause[Any] = literal_column("campaigns")
+READ = (
+    *campaigns.c,
+    func.campaign_status(_ROW).label("effective_status"),
+    func.campaign_held_uses(_ROW).label("held_uses"),
+)
+
+
+async def insert_campaign(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any]:
+    statement = pg_insert(campaigns).values(**values).returning(*READ)
+    return (await session.execute(statement)).one()
+
+
+async def campaigns_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Row[Any]]:
+    return (await session.execute(select(*READ).where(k.id.in_(ids)))).all()
+
+
+async def campaign_for_update(session: AsyncSession, campaign_id: UUID) -> Row[Any] | None:
+    """The campaign, locked until the transaction ends (code generation against limits)."""
+    statement = select(*READ).where(k.id == campaign_id).with_for_update(of=campaigns)
+    return (await session.execute(statement)).one_or_none()
+
+
+async def campaigns_page(
+    session: AsyncSession, first: int, after: Keyset | None
+) -> Sequence[Row[Any]]:
+    """Newest first, up to `first + 1` rows: the extra one tells whether a page follows."""
+    statement = select(*READ)
+    if after is not None:
+        statement = statement.where(tuple_(k.created_at, k.id) < tuple_(*after))
+    statement = statement.order_by(k.created_at.desc(), k.id.desc()).limit(first + 1)
+    return (await session.execute(statement)).all()
+
+
+async def count_campaigns(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(campaigns))).scalar_one())
+
+
+async def set_active(session: AsyncSession, campaign_id: UUID, *, active: bool) -> Row[Any] | None:
+    """INACTIVE when deactivated; back to ACTIVE only from INACTIVE (limits still apply)."""
+    reactivated = case((k.status == "INACTIVE", literal("ACTIVE", k.status.type)), else_=k.status)
+    statement = (
+        update(campaigns)
+        .where(k.id == campaign_id)
+        .values(status=reactivated if active else "INACTIVE", updated_at=func.now())
+        .returning(*READ)
+    )
+    return (await session.execute(statement)).one_or_none()
+
+
+async def add_codes(session: AsyncSession, campaign_id: UUID, count: int) -> None:
+    statement = (
+        update(campaigns)
+        .where(k.id == campaign_id)
+        .values(code_count=k.code_count + count, updated_at=func.now())
+    )
+    await session.execute(statement)
+
+
+async def insert_job(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any]:
+    return (await session.execute(pg_insert(jobs).values(**values).returning(*jobs.c))).one()
+
+
+async def job_by_id(session: AsyncSession, job_id: UUID) -> Row[Any] | None:
+    return (await session.execute(select(jobs).where(j.id == job_id))).one_or_none()
+
+
+async def claim_job(session: AsyncSession, job_id: UUID) -> Row[Any] | None:
+    """The job, locked (SKIP LOCKED: None while another worker holds it), if unfinished."""
+    statement = (
+        select(jobs)
+        .where(j.id == job_id, j.status.in_(("PENDING", "RUNNING")))
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(statement)).one_or_none()
+
+
+async def unfinished_job_ids(session: AsyncSession) -> Sequence[UUID]:
+    statement = select(j.id).where(j.status.in_(("PENDING", "RUNNING"))).order_by(j.created_at)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def record_progress(session: AsyncSession, job_id: UUID, written: int) -> Row[Any]:
+    done = j.generated + written >= j.requested
+    statement = (
+        update(jobs)
+        .where(j.id == job_id)
+        .values(
+            generated=j.generated + written,
+            status=case((done, literal("SUCCEEDED", j.status.type)), else_="RUNNING"),
+            started_at=func.coalesce(j.started_at, func.now()),
+            finished_at=case((done, func.now()), else_=None),
+        )
+        .returning(*jobs.c)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> None:
+    statement = (
+        update(jobs)
+        .where(j.id == job_id, j.status.in_(("PENDING", "RUNNING")))
+        .values(status="FAILED", error=error[:500], finished_at=func.now())
+    )
+    await session.execute(statement)
+
+
+# A campaign's code carries a copy of the campaign's terms and window, made when the code
+# is: the redemption function reads one row for the terms, and a campaign's terms do not
+# change after it is created. Its own use limit is maxUsesPerCode.
+_INSERT_CODES = text(
+    """
+    INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
+                         max_discount_amount, min_order_value, description,
+                         valid_from, valid_until, max_uses_per_user, max_total_uses)
+    SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
+           k.max_discount_amount, k.min_order_value, k.description,
+           k.valid_from, k.valid_until, k.max_uses_per_code, k.max_uses_per_code
+    FROM unnest(CAST(:codes AS text[])) AS drawn(code)
+    CROSS JOIN campaigns k
+    WHERE k.id = :campaign_id
+    ON CONFLICT (code) DO NOTHING
+    """
+)
+
+
+async def insert_codes(session: AsyncSession, campaign_id: UUID, codes: Sequence[str]) -> int:
+    """Insert the codes that are free; the number written (a taken code is skipped)."""
+    result = await session.execute(
+        _INSERT_CODES, {"codes": list(codes), "campaign_id": campaign_id}
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def codes_pending(session: AsyncSession, campaign_id: UUID) -> int:
+    """Codes that unfinished jobs of the campaign have still to write."""
+    statement = select(func.coalesce(func.sum(j.requested - j.generated), 0)).where(
+        j.campaign_id == campaign_id, j.status.in_(("PENDING", "RUNNING"))
+    )
+    return int((await session.execute(statement)).scalar_one())

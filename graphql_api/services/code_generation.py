@@ -1,0 +1,99 @@
+"""Generating a campaign's codes: a job recorded at once, worked off in the background.
+
+`request_codes` checks the request against the campaign (it exists, takes codes, and the
+code-space rule holds counting the codes that unfinished jobs will still write) and
+records a PENDING job, under the campaign's row lock so that two requests cannot together
+pass the rule. `run_generation_job` writes the codes in batches: each batch, its count in
+`generated` and the campaign's `codeCount` commit together, so a job taken up again after
+its worker died knows exactly how many are left, and ends with exactly `requested` new
+codes, never more. A drawn code that is taken is simply not written, and drawn again in
+the next batch; a job that stops making progress ends FAILED with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from db.engine import Database
+from db.queries import campaigns
+from graphql_api.domain.campaign_rules import GenerationRequest, check_code_space
+from graphql_api.domain.campaigns import CampaignStatus, CodeGenerationJob, JobStatus
+from graphql_api.domain.codes import draw_codes
+from graphql_api.domain.errors import CouponError, ErrorCode
+from graphql_api.services.records import to_campaign, to_job
+
+log = logging.getLogger(__name__)
+
+BATCH = 10_000
+# Batches in a row that wrote nothing: the code space is as good as full.
+MAX_BARREN_BATCHES = 5
+
+
+async def request_codes(
+    db: Database, campaign_id: UUID, request: GenerationRequest
+) -> CodeGenerationJob:
+    """Record a PENDING job for `request.count` codes. Raises NOT_FOUND (no campaign),
+    INACTIVE or EXPIRED (a campaign that takes no codes), INVALID_INPUT on `length`."""
+    async with db.transaction() as session:
+        row = await campaigns.campaign_for_update(session, campaign_id)
+        if row is None:
+            raise CouponError(
+                ErrorCode.NOT_FOUND, f"No campaign with id {campaign_id}", "campaignId"
+            )
+        campaign = to_campaign(row._mapping)
+        if campaign.status is CampaignStatus.INACTIVE:
+            raise CouponError(ErrorCode.INACTIVE, "This campaign is not active", "campaignId")
+        if campaign.status is CampaignStatus.EXPIRED:
+            raise CouponError(ErrorCode.EXPIRED, "This campaign has ended", "campaignId")
+        pending = await campaigns.codes_pending(session, campaign_id)
+        check_code_space(request, campaign.code_count + pending)
+        job = await campaigns.insert_job(
+            session,
+            {
+                "campaign_id": campaign_id,
+                "requested": request.count,
+                "prefix": request.prefix,
+                "length": request.length,
+            },
+        )
+    return to_job(job._mapping)
+
+
+async def job_by_id(db: Database, job_id: UUID) -> CodeGenerationJob | None:
+    async with db.single_statement() as session:
+        row = await campaigns.job_by_id(session, job_id)
+    return None if row is None else to_job(row._mapping)
+
+
+async def unfinished_jobs(db: Database) -> list[UUID]:
+    """Jobs PENDING or RUNNING, oldest first: the ones a worker should (re)start."""
+    async with db.single_statement() as session:
+        return list(await campaigns.unfinished_job_ids(session))
+
+
+async def run_generation_job(db: Database, job_id: UUID, batch: int = BATCH) -> JobStatus | None:
+    """Write the job's remaining codes, batch by batch. Returns the job's final status, or
+    None when the job is finished already or another worker holds it right now."""
+    barren = 0
+    while True:
+        async with db.transaction() as session:
+            row = await campaigns.claim_job(session, job_id)
+            if row is None:
+                return None
+            job = to_job(row._mapping)
+            remaining = job.requested - job.generated
+            drawn = set(draw_codes(job.prefix, job.length, min(batch, remaining)))
+            written = await campaigns.insert_codes(session, job.campaign_id, sorted(drawn))
+            done = await campaigns.record_progress(session, job_id, written)
+            await campaigns.add_codes(session, job.campaign_id, written)
+        if done.status == JobStatus.SUCCEEDED.value:
+            return JobStatus.SUCCEEDED
+        barren = barren + 1 if written == 0 else 0
+        if barren >= MAX_BARREN_BATCHES:
+            async with db.single_statement() as session:
+                await campaigns.fail_job(
+                    session, job_id, "Drawn codes kept colliding with existing ones"
+                )
+            log.warning("code generation job %s failed: codes kept colliding", job_id)
+            return JobStatus.FAILED
