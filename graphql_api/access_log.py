@@ -1,4 +1,7 @@
-"""One log line and the request metrics for every HTTP request."""
+"""One log line and the request metrics for every HTTP request.
+
+The line's request id and the caller's role come from the logging filter
+(graphql_api.logs.RequestContextFilter), as on every other line of the request."""
 
 from __future__ import annotations
 
@@ -55,8 +58,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, recording_send)
         finally:
             elapsed = time.perf_counter() - started
-            state = scope.get("state", {})
-            graphql = state.get("graphql", {})
+            graphql = scope.get("state", {}).get("graphql", {})
             outcome = graphql.get("outcome") or _http_outcome(status)
             if scope["path"] == "/graphql":
                 operation = graphql.get("root_fields", "none")
@@ -65,7 +67,6 @@ class AccessLogMiddleware:
             log.info(
                 "request",
                 extra={
-                    "request_id": state.get("request_id"),
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy import text
@@ -29,11 +28,10 @@ from graphql_api.json_response import (
     UNAVAILABLE_MESSAGE,
     error_entry,
     error_response,
-    request_id_of,
 )
 from graphql_api.logs import configure_logging
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
-from graphql_api.request_id import RequestIdMiddleware
+from graphql_api.request_id import current_request_id, request_id_middleware
 from graphql_api.schema import build_schema
 from graphql_api.schema.compiled import CompiledOperations
 from graphql_api.services.code_generation import run_generation_job
@@ -72,7 +70,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         connect_timeout=settings.connect_timeout,
         statement_timeout=settings.statement_timeout,
     )
-    policy = GuessPolicy(settings.guess_limit, timedelta(seconds=settings.guess_window_seconds))
+    # The one guessing policy of this app: GraphQL execution and the compiled paths read it.
+    policy = GuessPolicy.of(settings)
 
     async def ping() -> None:
         async with engine.connect() as connection:
@@ -82,11 +81,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             await within_deadline(ping(), HEALTH_TIMEOUT_SECONDS)
         except Exception as error:  # any failure to answer means unhealthy
-            request_id = request_id_of(request.scope)
-            log.warning(
-                "health check failed: %s", type(error).__name__, extra={"request_id": request_id}
+            log.warning("health check failed: %s", type(error).__name__)
+            unavailable = error_entry(
+                UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE", current_request_id()
             )
-            unavailable = error_entry(UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE", request_id)
             return JSONResponse(
                 {"status": "unhealthy", "database": "unreachable", "errors": [unavailable]}, 503
             )
@@ -129,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         db=db,
         hot=hot,
         background=background,
+        guess_policy=policy,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
     )
@@ -141,13 +140,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *([] if settings.production else [Route("/", home, methods=["GET"])]),
         ],
         middleware=[
-            Middleware(RequestIdMiddleware),
+            request_id_middleware(),
             Middleware(AccessLogMiddleware),  # logs the status the last line answered
             Middleware(UnhandledErrorMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
             *(
-                [Middleware(CompiledOperations, settings=settings, hot=hot)]
+                [Middleware(CompiledOperations, settings=settings, hot=hot, policy=policy)]
                 if settings.compiled_operations
                 else []
             ),
@@ -166,7 +165,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if not isinstance(error, HTTPException):  # registered for HTTPException only
         raise error
     message = NOT_FOUND_MESSAGE if error.status_code == 404 else error.detail
-    return error_response(request.scope, error.status_code, message, error.headers)
+    return error_response(error.status_code, message, error.headers)
 
 
 async def _every(seconds: float, chore: Callable[[], Awaitable[object]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -22,6 +23,10 @@ class Caller:
 
 
 ADMIN = Caller("admin")
+
+# The caller of the request being answered, for its log lines (graphql_api.logs); set by
+# ApiKeyMiddleware, None for paths that take no key and for the GraphiQL page.
+current_caller: ContextVar[Caller | None] = ContextVar("current_caller", default=None)
 
 UNAUTHENTICATED_MESSAGE = "A valid API key is required: send Authorization: Bearer <key>"
 
@@ -49,7 +54,8 @@ def _wants_graphiql(scope: Scope) -> bool:
 
 
 class ApiKeyMiddleware:
-    """Puts the caller in scope["state"]; answers 401 before any GraphQL work when unknown."""
+    """Puts the caller in scope["state"] and in `current_caller`; answers 401 before any
+    GraphQL work when unknown."""
 
     def __init__(self, app: ASGIApp, keys: list[tuple[Role, str]], paths: tuple[str, ...]):
         self.app = app
@@ -68,7 +74,6 @@ class ApiKeyMiddleware:
             caller = authenticate(self.keys, None if header is None else header.decode("latin-1"))
             if caller is None and not _wants_graphiql(scope):
                 await send_error(
-                    scope,
                     send,
                     401,
                     UNAUTHENTICATED_MESSAGE,
@@ -76,4 +81,5 @@ class ApiKeyMiddleware:
                 )
                 return
             state["caller"] = caller
+        current_caller.set(state["caller"])
         await self.app(scope, receive, send)

@@ -23,7 +23,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await send_error(scope, send, 413, self.message)
+            await send_error(send, 413, self.message)
             return
         received = 0
         response_started = False
@@ -47,4 +47,4 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLargeError:
             if not response_started:
-                await send_error(scope, send, 413, self.message)
+                await send_error(send, 413, self.message)

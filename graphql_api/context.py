@@ -35,17 +35,13 @@ class Context:
     hot: HotPool
     background: Background
     loaders: Loaders
-    request_id: str
     caller: Caller
+    guess_policy: GuessPolicy  # the app's one policy, built by create_app
 
     @property
     def client_ip(self) -> str | None:
         """The TCP peer's address, or the forwarded one when the peer is a trusted proxy."""
         return client_ip_of(self.request.scope, self.settings.proxy_networks)
-
-    @property
-    def guess_policy(self) -> GuessPolicy:
-        return GuessPolicy.of(self.settings)
 
     @property
     def user_agent(self) -> str | None:

@@ -18,6 +18,8 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
+from graphql_api.request_id import current_request_id
+
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -39,9 +41,10 @@ class ValidationErrorCodes(SchemaExtension):
             ]
 
 
-def with_codes(result: ExecutionResult, request_id: str | None) -> ExecutionResult:
-    """`result` with every error naming its code and the request id."""
+def with_codes(result: ExecutionResult) -> ExecutionResult:
+    """`result` with every error naming its code and the id of the request being answered."""
     if result.errors:
+        request_id = current_request_id()
         result.errors = [_completed(error, request_id) for error in result.errors]
     return result
 

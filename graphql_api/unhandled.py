@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.failures import public_failure
-from graphql_api.json_response import request_id_of, send_error
+from graphql_api.json_response import send_error
 
 
 class UnhandledErrorMiddleware:
@@ -30,7 +30,7 @@ class UnhandledErrorMiddleware:
             await self.app(scope, receive, tracking_send)
         except Exception as error:
             where = f"{scope['method']} {scope['path']}"
-            code, message = public_failure(error, where, request_id_of(scope))
+            code, message = public_failure(error, where)
             if not response_started:
                 status = 503 if code == "SERVICE_UNAVAILABLE" else 500
-                await send_error(scope, send, status, message, code=code)
+                await send_error(send, status, message, code=code)

@@ -46,9 +46,10 @@ from graphql_api.deadline import DeadlineExceededError, within_deadline_in_place
 from graphql_api.domain.codes import read_code
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.failures import public_failure
-from graphql_api.json_response import error_entry, request_id_of, send_json
+from graphql_api.json_response import error_entry, send_json
 from graphql_api.limits import MAX_ALIASES, MAX_TOKENS
 from graphql_api.metrics import REDEMPTIONS
+from graphql_api.request_id import current_request_id
 from graphql_api.schema.inputs import RedeemCouponInput
 from graphql_api.schema.payloads import RedeemCouponPayload
 from graphql_api.schema.scalars import parse_decimal, serialize_datetime, serialize_decimal
@@ -263,11 +264,11 @@ def _render(source: Any, selections: tuple[Selection, ...], related: dict[str, A
 class CompiledOperations:
     """ASGI middleware in front of /graphql: answers planned documents, passes the rest on."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, hot: HotPool) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, hot: HotPool, policy: GuessPolicy) -> None:
         self.app = app
         self.settings = settings
         self.hot = hot
-        self.policy = GuessPolicy.of(settings)
+        self.policy = policy
         self.plans: OrderedDict[str, Plan | None] = OrderedDict()
 
     def plan(self, query: str) -> Plan | None:
@@ -332,17 +333,17 @@ class CompiledOperations:
 
     async def _answer(self, call: _Call, scope: Scope) -> bytes:
         plan = call.plan
-        request_id = request_id_of(scope)
+        request_id = current_request_id()
         try:
             # Only hot-pool statements: they unwind at once, so the deadline holds in place.
             data, outcome = await within_deadline_in_place(call.work, self.settings.request_timeout)
             answer: dict[str, Any] = {"data": {plan.response_key: data}}
         except DeadlineExceededError as error:
-            code, message = public_failure(error, "request deadline", request_id)
+            code, message = public_failure(error, "request deadline")
             answer = {"data": None, "errors": [error_entry(message, code, request_id)]}
             outcome = "unavailable"
         except Exception as error:  # masked and logged as GraphQL execution would
-            code, message = public_failure(error, plan.response_key, request_id)
+            code, message = public_failure(error, plan.response_key)
             failure = {
                 "message": message,
                 "locations": [plan.location],

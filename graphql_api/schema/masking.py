@@ -8,6 +8,7 @@ from strawberry.extensions import MaskErrors
 
 from graphql_api.failures import public_failure
 from graphql_api.json_response import INTERNAL_MESSAGE
+from graphql_api.request_id import current_request_id
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -27,14 +28,13 @@ class MaskInternalErrors(MaskErrors):
         super().__init__(should_mask_error=_is_unexpected, error_message=INTERNAL_MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        request_id = getattr(self.execution_context.context, "request_id", None)
         where = ".".join(str(key) for key in error.path or ()) or "operation"
         # _is_unexpected lets only errors with an original through.
         original = error.original_error or error
-        code, message = public_failure(original, where, request_id)
+        code, message = public_failure(original, where)
         return GraphQLError(
             message=message,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": code, "requestId": request_id},
+            extensions={"code": code, "requestId": current_request_id()},
         )

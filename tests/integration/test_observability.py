@@ -124,6 +124,7 @@ def test_one_json_log_line_per_request_with_its_id_and_no_secrets(clean_db, serv
     assert line["root_fields"] == "redeemCoupon"
     assert line["outcome"] == "refused"
     assert line["status"] == 200
+    assert line["role"] == "admin"  # the key's role, never the key
     # the time spent serving it, in milliseconds: within the client's round trip
     assert 0 < line["duration_ms"] <= round_trip_ms
     assert SECRET_KEY not in served.log_path.read_text()

@@ -40,14 +40,37 @@ from hypothesis import strategies as st
 from graphql_api.services.guessing import subjects
 from tests.support.database import Database, asyncpg_dsn
 
-COUPON_COLUMNS = (
-    "id code type discount_type discount_value max_discount_amount min_order_value"
-    " description user_id valid_from valid_until max_uses_per_user max_total_uses"
-    " current_total_uses status created_by created_at updated_at"
-).split()
-USAGE_COLUMNS = (
-    "id user_id order_id order_value discount_applied final_amount used_at ip_address user_agent"
-).split()
+COUPON_COLUMNS = [
+    "id",
+    "code",
+    "type",
+    "discount_type",
+    "discount_value",
+    "max_discount_amount",
+    "min_order_value",
+    "description",
+    "user_id",
+    "valid_from",
+    "valid_until",
+    "max_uses_per_user",
+    "max_total_uses",
+    "current_total_uses",
+    "status",
+    "created_by",
+    "created_at",
+    "updated_at",
+]
+USAGE_COLUMNS = [
+    "id",
+    "user_id",
+    "order_id",
+    "order_value",
+    "discount_applied",
+    "final_amount",
+    "used_at",
+    "ip_address",
+    "user_agent",
+]
 # The function answers whole rows (`coupon coupons`, `usage coupon_usages`); these tests
 # read their columns flat: r_ for the answer, c_ for the coupon, u_ for the usage.
 CALL = (
@@ -56,7 +79,7 @@ CALL = (
     + ", ".join(f"(r.coupon).{name} AS c_{name}" for name in COUPON_COLUMNS)
     + ", "
     + ", ".join(f"(r.usage).{name} AS u_{name}" for name in USAGE_COLUMNS)
-    + " FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) AS r"
+    + " FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) AS r"  # this module's own column names
 )
 ORDER_VALUE = Decimal("50.00")
 DAY = timedelta(days=1)

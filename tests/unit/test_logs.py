@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 
 import uvicorn
+from asgi_correlation_id import correlation_id
 
-from graphql_api.logs import JsonFormatter
+from graphql_api.auth import Caller, current_caller
+from graphql_api.logs import JsonFormatter, RequestContextFilter, configure_logging
 
 ESC = "\x1b"
 
@@ -85,3 +88,44 @@ def test_other_extras_are_kept_as_they_are():
     assert (entry["request_id"], entry["status"], entry["duration_ms"]) == ("abc-1", 200, 1.5)
     assert entry["level"] == "info"
     assert entry["logger"] == "coupons"
+
+
+def filtered(request_id: str | None, caller: Caller | None) -> dict[str, object]:
+    """The JSON line of a record from code that knows nothing of requests, logged while the
+    context variables hold `request_id` and `caller`."""
+
+    def log() -> dict[str, object]:
+        correlation_id.set(request_id)
+        current_caller.set(caller)
+        record = logging.LogRecord("anyone", logging.WARNING, __file__, 1, "hello", None, None)
+        assert RequestContextFilter().filter(record)
+        return dict(json.loads(JsonFormatter().format(record)))
+
+    return contextvars.copy_context().run(log)  # the variables stay in the copy
+
+
+def test_a_line_written_during_a_request_names_the_request_and_the_role():
+    entry = filtered("req-7", Caller("storefront"))
+    assert (entry["request_id"], entry["role"]) == ("req-7", "storefront")
+    assert entry["message"] == "hello"
+
+
+def test_a_line_written_outside_a_request_has_neither():
+    entry = filtered(None, None)
+    assert "request_id" not in entry
+    assert "role" not in entry
+
+
+def test_the_logging_setup_installs_the_filter_on_the_json_handler():
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        configure_logging("info")
+        json_handlers = [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]
+        assert json_handlers
+        for handler in json_handlers:
+            assert any(isinstance(f, RequestContextFilter) for f in handler.filters)
+    finally:
+        root.setLevel(level)
+        for handler in set(root.handlers) - set(handlers):
+            root.removeHandler(handler)
