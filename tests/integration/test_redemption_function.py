@@ -73,13 +73,13 @@ USAGE_COLUMNS = [
 ]
 # The function answers whole rows (`coupon coupons`, `usage coupon_usages`); these tests
 # read their columns flat: r_ for the answer, c_ for the coupon, u_ for the usage.
-CALL = (
-    "SELECT r.outcome AS r_outcome, r.replayed AS r_replayed, r.discount AS r_discount,"
+CALL = (  # this module's own column names, never outside input
+    "SELECT r.outcome AS r_outcome, r.replayed AS r_replayed, r.discount AS r_discount,"  # noqa: S608
     " r.final_amount AS r_final_amount, "
     + ", ".join(f"(r.coupon).{name} AS c_{name}" for name in COUPON_COLUMNS)
     + ", "
     + ", ".join(f"(r.usage).{name} AS u_{name}" for name in USAGE_COLUMNS)
-    + " FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) AS r"  # this module's own column names
+    + " FROM coupon_redeem($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) AS r"
 )
 ORDER_VALUE = Decimal("50.00")
 DAY = timedelta(days=1)
