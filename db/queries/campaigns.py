@@ -123,7 +123,10 @@ async def record_progress(session: AsyncSession, job_id: UUID, written: int) -> 
         .where(j.id == job_id)
         .values(
             generated=j.generated + written,
-            status=case((done, literal("SUCCEEDED", j.status.type)), else_="RUNNING"),
+            status=case(
+                (done, literal("SUCCEEDED", j.status.type)),
+                else_=literal("RUNNING", j.status.type),
+            ),
             started_at=func.coalesce(j.started_at, func.now()),
             finished_at=case((done, func.now()), else_=None),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,4 +88,144 @@ def create_timed_coupon(gql: GraphQLClient, **overrides: Any) -> dict[str, Any]:
 
 def redeem(gql: GraphQLClient, **fields: Any) -> dict[str, Any]:
     payload: dict[str, Any] = gql(REDEEM_COUPON, {"input": fields})["redeemCoupon"]
+    return payload
+
+
+CAMPAIGN_FIELDS = """
+    id name description discountType discountValue maxDiscountAmount minOrderValue
+    validFrom validUntil maxUsesPerCode maxUsesPerUser maxTotalUses maxTotalDiscount
+    totalUses heldUses totalDiscount codeCount status createdAt updatedAt
+"""
+
+CREATE_CAMPAIGN = f"""
+mutation CreateCampaign($input: CreateCampaignInput!) {{
+  createCampaign(input: $input) {{
+    campaign {{ {CAMPAIGN_FIELDS} }}
+    errors {{ code field message }}
+  }}
+}}
+"""
+
+GENERATE_CODES = """
+mutation GenerateCodes($input: GenerateCodesInput!) {
+  generateCodes(input: $input) {
+    job { id status requested generated error createdAt finishedAt campaign { id } }
+    errors { code field message }
+  }
+}
+"""
+
+CODE_GENERATION_JOB = """
+query Job($id: ID!) {
+  codeGenerationJob(id: $id) { id status requested generated error finishedAt }
+}
+"""
+
+CAMPAIGN_CODES = """
+query Codes($id: ID!, $first: Int, $after: String) {
+  campaign(id: $id) {
+    codeCount
+    codes(first: $first, after: $after) {
+      edges { node { code type status currentTotalUses heldUses } }
+      pageInfo { hasNextPage endCursor }
+      totalCount
+    }
+  }
+}
+"""
+
+RESERVATION_FIELDS = """
+    id userId orderId orderValue discountAmount finalAmount status expiresAt createdAt
+    coupon { id code currentTotalUses heldUses status }
+"""
+
+RESERVE_COUPON = f"""
+mutation ReserveCoupon($input: ReserveCouponInput!) {{
+  reserveCoupon(input: $input) {{
+    reservation {{ {RESERVATION_FIELDS} }}
+    discountAmount
+    finalAmount
+    errors {{ code field message }}
+  }}
+}}
+"""
+
+RELEASE_RESERVATION = f"""
+mutation ReleaseReservation($orderId: String!) {{
+  releaseReservation(orderId: $orderId) {{
+    reservation {{ {RESERVATION_FIELDS} }}
+    discountAmount
+    finalAmount
+    errors {{ code field message }}
+  }}
+}}
+"""
+
+ROLLBACK_REDEMPTION = """
+mutation RollbackRedemption($input: RollbackRedemptionInput!) {
+  rollbackRedemption(input: $input) {
+    usage {
+      id orderId discountApplied status rolledBackAt rollbackReason
+      coupon { id code currentTotalUses heldUses status }
+    }
+    discountAmount
+    finalAmount
+    errors { code field message }
+  }
+}
+"""
+
+
+def campaign_input(**overrides: Any) -> dict[str, Any]:
+    return {"name": "Spring sale", "discountType": "FIXED", "discountValue": "5.00", **overrides}
+
+
+def create_campaign(gql: GraphQLClient, **overrides: Any) -> dict[str, Any]:
+    payload = gql(CREATE_CAMPAIGN, {"input": campaign_input(**overrides)})["createCampaign"]
+    assert payload["errors"] == [], payload["errors"]
+    campaign: dict[str, Any] = payload["campaign"]
+    return campaign
+
+
+def generate_codes(
+    gql: GraphQLClient, campaign_id: str, count: int, timeout: float = 60, **overrides: Any
+) -> list[str]:
+    """Start a job for `count` codes, wait until it SUCCEEDED, and answer the new codes."""
+    variables = {"input": {"campaignId": campaign_id, "count": count, **overrides}}
+    payload = gql(GENERATE_CODES, variables)["generateCodes"]
+    assert payload["errors"] == [], payload["errors"]
+    job_id = payload["job"]["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        job = gql(CODE_GENERATION_JOB, {"id": job_id})["codeGenerationJob"]
+        if job["status"] in ("SUCCEEDED", "FAILED"):
+            break
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+    assert job["status"] == "SUCCEEDED", job
+    codes: list[str] = []
+    after = None
+    while True:
+        page = gql(CAMPAIGN_CODES, {"id": campaign_id, "first": 100, "after": after})["campaign"]
+        codes += [edge["node"]["code"] for edge in page["codes"]["edges"]]
+        if not page["codes"]["pageInfo"]["hasNextPage"]:
+            return codes
+        after = page["codes"]["pageInfo"]["endCursor"]
+
+
+def reserve(gql: GraphQLClient, **fields: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = gql(RESERVE_COUPON, {"input": fields})["reserveCoupon"]
+    return payload
+
+
+def release(gql: GraphQLClient, order_id: str) -> dict[str, Any]:
+    payload: dict[str, Any] = gql(RELEASE_RESERVATION, {"orderId": order_id})["releaseReservation"]
+    return payload
+
+
+def rollback(gql: GraphQLClient, order_id: str, reason: str | None = None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"orderId": order_id}
+    if reason is not None:
+        fields["reason"] = reason
+    payload: dict[str, Any] = gql(ROLLBACK_REDEMPTION, {"input": fields})["rollbackRedemption"]
     return payload
