@@ -157,8 +157,10 @@ BEGIN
     END IF;
 
     IF v_outcome IS NULL AND v_held_terms THEN
-        -- The hold was checked and counted when it was made; it stands until it expires.
-        v_outcome := 'OK';
+        -- The hold was checked and counted when it was made, and stands until it expires,
+        -- even past the window's end (the customer was quoted it). Only a pause stops it:
+        -- deactivating is how an admin stops a coupon at once.
+        v_outcome := CASE WHEN coupon_status(c) = 'INACTIVE' THEN 'INACTIVE' ELSE 'OK' END;
         v_discount := h.discount_amount;
         v_final := h.final_amount;
     ELSIF v_outcome IS NULL THEN

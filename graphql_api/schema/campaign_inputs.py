@@ -37,15 +37,18 @@ class CreateCampaignInput:
         default=strawberry.UNSET, description=MIN_ORDER
     )
     valid_from: datetime | None = strawberry.field(
-        default=strawberry.UNSET, description="Start of the window (inclusive); absent: now."
+        default=strawberry.UNSET,
+        description="Start of the window (inclusive); absent: from creation.",
     )
     valid_until: datetime | None = strawberry.field(
         default=strawberry.UNSET,
         description="End of the window (exclusive), after validFrom and in the future; "
         "absent: no end.",
     )
-    max_uses_per_code: int = strawberry.field(
-        default=1, description="Redemptions per code, 1 or more; default 1 (single-use codes)."
+    max_uses_per_code: int | None = strawberry.field(
+        default=1,
+        description="Redemptions per code, 1 or more; default (absent or null) 1: single-use "
+        "codes.",
     )
     max_uses_per_user: int | None = strawberry.field(
         default=strawberry.UNSET, description=f"Redemptions per user across its codes, {USES}"
@@ -70,7 +73,7 @@ class CreateCampaignInput:
             min_order_value=given(self.min_order_value),
             valid_from=given(self.valid_from),
             valid_until=given(self.valid_until),
-            max_uses_per_code=self.max_uses_per_code,
+            max_uses_per_code=1 if self.max_uses_per_code is None else self.max_uses_per_code,
             max_uses_per_user=given(self.max_uses_per_user),
             max_total_uses=given(self.max_total_uses),
             max_total_discount=given(self.max_total_discount),
@@ -90,9 +93,10 @@ class GenerateCodesInput:
         description=f"Put before every code: 0-{rules.MAX_PREFIX_LENGTH} of A-Z 0-9 - "
         "(lower case is upper-cased).",
     )
-    length: int = strawberry.field(
+    length: int | None = strawberry.field(
         default=rules.DEFAULT_CODE_RANDOM,
-        description=f"Random characters after the prefix, {rules.MIN_CODE_RANDOM} to "
+        description=f"Random characters after the prefix (absent or null: "
+        f"{rules.DEFAULT_CODE_RANDOM}), {rules.MIN_CODE_RANDOM} to "
         f"{rules.MAX_CODE_RANDOM}; prefix and length together at most 50. The campaign's "
         "codes may be at most one in a million of the codes this length can spell.",
     )
@@ -100,6 +104,8 @@ class GenerateCodesInput:
     def checked(self) -> tuple[UUID, rules.GenerationRequest]:
         campaign_id = check_uuid(self.campaign_id, "campaignId")
         request = rules.generation_request(
-            count=self.count, prefix=given(self.prefix), length=self.length
+            count=self.count,
+            prefix=given(self.prefix),
+            length=rules.DEFAULT_CODE_RANDOM if self.length is None else self.length,
         )
         return campaign_id, request

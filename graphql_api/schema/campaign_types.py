@@ -25,6 +25,7 @@ from graphql_api.schema import enums  # noqa: F401  # registers the domain enums
 from graphql_api.schema.connections import CouponConnection, PageInfo
 from graphql_api.schema.errors import arguments_checked
 from graphql_api.schema.paged_lists import CAMPAIGN_CODES
+from graphql_api.schema.permissions import AdminOnly
 from graphql_api.schema.types import AFTER_DESCRIPTION, FIRST_DESCRIPTION
 from graphql_api.schema.unset import given
 from graphql_api.services import campaigns as service
@@ -75,6 +76,7 @@ class CampaignNode:
     )
     code_count: int = strawberry.field(description="How many codes it has.")
     status: CampaignStatus = strawberry.field(description="The effective status as of this read.")
+    created_by: str | None = strawberry.field(description="Who created it, as they said.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     domain_campaign: strawberry.Private[domain.Campaign]
@@ -142,6 +144,7 @@ class CampaignNode:
             total_discount=campaign.total_discount,
             code_count=campaign.code_count,
             status=campaign.status,
+            created_by=campaign.created_by,
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,
             domain_campaign=campaign,
@@ -198,7 +201,10 @@ class CodeGenerationJobNode:
     )
     campaign_id: strawberry.Private[UUID]
 
-    @strawberry.field(description="The campaign the codes are for.")
+    @strawberry.field(
+        description="The campaign the codes are for. Admin only.",
+        permission_classes=[AdminOnly],
+    )
     async def campaign(self, info: Info) -> CampaignNode:
         campaign = await info.context.loaders.campaign_by_id.load(self.campaign_id)
         if campaign is None:  # a foreign key makes this impossible

@@ -159,10 +159,10 @@ class ReserveCouponInput:
         default=strawberry.UNSET,
         description="The end user's user agent, at most 500 characters; else the request's.",
     )
-    ttl_seconds: int = strawberry.field(
+    ttl_seconds: int | None = strawberry.field(
         default=rules.DEFAULT_HOLD_SECONDS,
         description=f"How long the hold lasts, {rules.MIN_HOLD_SECONDS} to "
-        f"{rules.MAX_HOLD_SECONDS:,} seconds; default {rules.DEFAULT_HOLD_SECONDS}.",
+        f"{rules.MAX_HOLD_SECONDS:,} seconds; absent or null: {rules.DEFAULT_HOLD_SECONDS}.",
     )
 
     def checked(
@@ -176,7 +176,10 @@ class ReserveCouponInput:
             ip_address=given(self.ip_address),
             user_agent=given(self.user_agent),
         )
-        hold_for = rules.check_hold_seconds(self.ttl_seconds)
+        seconds = self.ttl_seconds
+        hold_for = rules.check_hold_seconds(
+            rules.DEFAULT_HOLD_SECONDS if seconds is None else seconds
+        )
         return rules.with_client_defaults(request, client_ip, client_agent), hold_for
 
 

@@ -76,7 +76,7 @@ def _timestamps() -> list[sa.Column[object]]:
 def upgrade() -> None:
     # Compared as text in the constraints below: PostgreSQL refuses a new enum value in the
     # transaction that adds it.
-    op.execute("ALTER TYPE coupon_type ADD VALUE 'CAMPAIGN'")
+    op.execute("ALTER TYPE coupon_type ADD VALUE IF NOT EXISTS 'CAMPAIGN'")
     campaign_status = postgresql.ENUM(
         "ACTIVE", "INACTIVE", "EXPIRED", "EXHAUSTED", name="campaign_status"
     )
