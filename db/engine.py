@@ -30,6 +30,7 @@ def create_engine(
     pool_timeout: float = 3.0,
     connect_timeout: float = 3.0,
     statement_timeout: float = 4.0,
+    application_name: str = "coupons",
 ) -> AsyncEngine:
     """An engine that fails fast when the database does not answer, and heals by itself.
 
@@ -46,7 +47,7 @@ def create_engine(
         connect_args={
             "timeout": connect_timeout,
             "command_timeout": statement_timeout,
-            "server_settings": {"application_name": "coupons", "timezone": "UTC"},
+            "server_settings": {"application_name": application_name, "timezone": "UTC"},
         },
     )
 

@@ -1,12 +1,14 @@
-"""create_app(): the Starlette application; its lifespan owns the engine."""
+"""create_app(): the Starlette application; its lifespan owns the engine.
+
+Background work (the expiry sweep and other chores) is not here: see graphql_api.background.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from uuid import UUID
+from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,9 +36,7 @@ from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import current_request_id, request_id_middleware
 from graphql_api.schema import build_schema
 from graphql_api.schema.compiled import CompiledOperations
-from graphql_api.services.code_generation import run_generation_job
-from graphql_api.services.coupon_queries import mark_expired_coupons
-from graphql_api.services.guessing import GuessPolicy, forget_old_windows
+from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings, get_settings
 from graphql_api.unhandled import UnhandledErrorMiddleware
 
@@ -62,7 +62,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         statement_timeout=settings.statement_timeout,
     )
     db = Database(engine)
-    background = InProcessBackground(db)
     hot = HotPool(
         settings.require_database_url(),
         size=settings.hot_pool_size,
@@ -101,23 +100,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         body, content_type = render()
         return Response(body, media_type=content_type)
 
-    async def housekeeping() -> None:
-        await asyncio.gather(
-            _every(settings.expiry_sweep_seconds, lambda: mark_expired_coupons(db)),
-            _every(policy.window.total_seconds(), lambda: forget_old_windows(db, policy)),
-            _every(POOL_GAUGE_SECONDS, lambda: _observe_pool_async(engine, hot)),
-        )
+    async def pool_gauge() -> None:
+        """This process's pool figures, kept fresh between scrapes of /metrics."""
+        while True:
+            await asyncio.sleep(POOL_GAUGE_SECONDS)
+            _observe_pool(engine, hot)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        chores = asyncio.create_task(housekeeping())
+        gauge = asyncio.create_task(pool_gauge())
         try:
             yield
         finally:
-            chores.cancel()
-            await background.close()
+            gauge.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await chores
+                await gauge
             await hot.close()
             await engine.dispose()
 
@@ -126,7 +123,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings=settings,
         db=db,
         hot=hot,
-        background=background,
         guess_policy=policy,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
@@ -168,37 +164,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return error_response(error.status_code, message, error.headers)
 
 
-async def _every(seconds: float, chore: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await chore()
-        except Exception:  # the next round tries again; nothing depends on one round
-            log.exception("housekeeping failed")
-
-
 def _observe_pool(engine: AsyncEngine, hot: HotPool) -> None:
     pool = engine.pool
     POOL_IN_USE.set(pool.checkedout() + hot.in_use())  # type: ignore[attr-defined]
     POOL_SIZE.set(pool.checkedin() + pool.checkedout() + hot.size())  # type: ignore[attr-defined]
-
-
-async def _observe_pool_async(engine: AsyncEngine, hot: HotPool) -> None:
-    _observe_pool(engine, hot)
-
-
-class InProcessBackground:
-    """Runs generation jobs as tasks of this process (until the job queue takes them)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.tasks: set[asyncio.Task[object]] = set()
-
-    async def generate_codes(self, job_id: UUID) -> None:
-        task: asyncio.Task[object] = asyncio.create_task(run_generation_job(self.db, job_id))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()

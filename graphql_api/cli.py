@@ -1,4 +1,4 @@
-"""The `coupons` command: a click group of serve, migrate and export-schema."""
+"""The `coupons` command: a click group of serve, worker, migrate and export-schema."""
 
 from __future__ import annotations
 
@@ -111,11 +111,13 @@ def coupons() -> None:
     help="Worker processes; use the number of cores in production.",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Migrate the database, then serve the GraphQL API.
+    """Migrate the database, then serve the GraphQL API and run a background worker.
 
     The port is taken first: a busy one fails at once, without touching the database.
     Without DATABASE_URL the embedded PostgreSQL in COUPONS_DATA_DIR is started, or shared
     with the other processes already using it; it stops when the last of them leaves.
+    The background worker is one child process, however many web workers run (none with
+    COUPONS_BACKGROUND_WORKER=false); it stops with serve.
     """
     # Uvicorn drains requests on SIGTERM/SIGINT and then raises the signal again; with this
     # handler in place that unwinds through the `with` below, so an embedded database is left
@@ -129,7 +131,30 @@ def serve(host: str, port: int, workers: int) -> None:
         raise SettingsRefused(f"refusing to start: {error}") from None
     with listen(host, port) as listener, multiprocess_metrics(), database_url(settings) as url:
         migrate_database(url)
-        run_uvicorn(listener, host, workers, settings.log_level)
+        with background_worker(settings):
+            run_uvicorn(listener, host, workers, settings.log_level)
+
+
+@coupons.command()
+def worker() -> None:
+    """Migrate the database, then run background jobs until SIGTERM or SIGINT.
+
+    The periodic chores (writing expired coupons EXPIRED, forgetting old guessing counts)
+    and queued jobs. `serve` runs one of these itself unless COUPONS_BACKGROUND_WORKER=false;
+    run this where the background work should run apart from the web servers. Any number
+    may run at once: each job, and each period of a chore, runs on one of them. On SIGTERM
+    it lets running jobs finish for COUPONS_BACKGROUND_SHUTDOWN_SECONDS, then exits 0.
+    """
+    # Imported late: the job queue's driver is not needed by the other commands.
+    from graphql_api.background.worker import main as run_background_worker
+
+    # As in serve: a signal during the start-up unwinds through the `with` below; once the
+    # worker runs, its own handlers stop it cleanly.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    with database_url(load_settings()) as url:
+        migrate_database(url)
+        run_background_worker()
 
 
 @coupons.command()
@@ -175,6 +200,20 @@ def settings_problem(error: ErrorDetails) -> str:
     cause = error.get("ctx", {}).get("error")
     message = str(cause) if error["type"] == "value_error" and cause else error["msg"]
     return message if name in message else f"{name}: {message}"
+
+
+@contextmanager
+def background_worker(settings: Settings) -> Iterator[None]:
+    """serve's background worker, a child process, for as long as the block runs."""
+    if not settings.background_worker:
+        log.info("no background worker: COUPONS_BACKGROUND_WORKER is false")
+        yield
+        return
+    # Imported late: the job queue's driver is not needed by the other commands.
+    from graphql_api.background.process import worker_process
+
+    with worker_process(settings):
+        yield
 
 
 def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-from uuid import UUID
 
 import strawberry
 from starlette.requests import Request
@@ -19,13 +17,6 @@ from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
 
 
-class Background(Protocol):
-    """Where work that outlives a request is handed over."""
-
-    async def generate_codes(self, job_id: UUID) -> None:
-        """Have the job's codes written; returns once the job is handed over."""
-
-
 @dataclass(slots=True)
 class Context:
     request: Request
@@ -33,7 +24,6 @@ class Context:
     settings: Settings
     db: Database
     hot: HotPool
-    background: Background
     loaders: Loaders
     caller: Caller
     guess_policy: GuessPolicy  # the app's one policy, built by create_app

@@ -24,7 +24,7 @@ from db.engine import Database
 from db.hot import HotPool
 from graphql_api.access_log import record_graphql
 from graphql_api.auth import Caller
-from graphql_api.context import Background, Context
+from graphql_api.context import Context
 from graphql_api.deadline import DeadlineExceededError, within_deadline
 from graphql_api.documents import document_shape
 from graphql_api.error_codes import with_codes
@@ -59,7 +59,6 @@ class GraphQLView(GraphQL[Context, None]):
         settings: Settings,
         db: Database,
         hot: HotPool,
-        background: Background,
         guess_policy: GuessPolicy,
         **kwargs: Any,
     ):
@@ -67,7 +66,6 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.db = db
         self.hot = hot
-        self.background = background
         self.guess_policy = guess_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,7 +152,6 @@ class GraphQLView(GraphQL[Context, None]):
             settings=self.settings,
             db=self.db,
             hot=self.hot,
-            background=self.background,
             loaders=Loaders.for_request(self.db),
             # No caller: the GraphiQL page was let through without a key; it runs nothing.
             caller=state.get("caller") or Caller("storefront"),

@@ -7,11 +7,12 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from db.engine import async_url
+from graphql_api.background.periods import PERIODS, cron_every
 
 Role = Literal["admin", "storefront"]
 ROLES: tuple[Role, ...] = ("admin", "storefront")
@@ -86,10 +87,64 @@ class Settings(BaseSettings):
         description="seconds a request's database work may take in all before it answers "
         "SERVICE_UNAVAILABLE (a database that hangs never holds an answer longer)",
     )
-    expiry_sweep_seconds: float = Field(
-        default=60.0,
+    expiry_sweep_seconds: int = Field(
+        default=60,
+        description="seconds between the background sweeps that write coupons past validUntil as "
+        f"EXPIRED; {PERIODS}",
+    )
+    guess_sweep_seconds: int = Field(
+        default=60,
+        description="seconds between the background sweeps that delete guessing windows that "
+        f"have run out; {PERIODS}",
+    )
+    reservation_sweep_seconds: int = Field(
+        default=10,
+        description="seconds between the background sweeps that write holds past expiresAt as "
+        f"EXPIRED (they stop counting at expiresAt whether or not this has run); {PERIODS}",
+    )
+    generation_pickup_seconds: int = Field(
+        default=1,
+        description="seconds between background workers' looks for code generation jobs to "
+        f"start or take up again; {PERIODS}",
+    )
+    background_sweeps: bool = Field(
+        default=True,
+        description="run the periodic sweeps (expired coupons and holds, guessing windows, "
+        "finished queue jobs) on this worker; false for a worker that only runs jobs",
+    )
+    background_worker: bool = Field(
+        default=True,
+        description="run a background worker beside `coupons serve`; false where `coupons "
+        "worker` runs elsewhere (any number of workers may run: each job runs once)",
+    )
+    background_concurrency: int = Field(
+        default=4, ge=1, description="jobs one background worker runs at once"
+    )
+    background_poll_seconds: float = Field(
+        default=1.0,
         gt=0,
-        description="seconds between the sweeps that write coupons past validUntil as EXPIRED",
+        description="seconds between a background worker's looks for queued jobs and abort "
+        "requests",
+    )
+    background_listen_notify: bool = Field(
+        default=False,
+        description="also wake background workers with LISTEN/NOTIFY when a job is queued; "
+        "needs a direct connection to PostgreSQL, not a transaction-mode pooler",
+    )
+    background_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="seconds between a background worker's heartbeats"
+    )
+    background_stalled_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds without a heartbeat after which a background worker is taken for "
+        "dead and the jobs it was running are run again; more than twice the heartbeat",
+    )
+    background_shutdown_seconds: float = Field(
+        default=25.0,
+        ge=0,
+        description="seconds a stopping background worker lets running jobs finish; then they "
+        "are aborted, and run again if their task retries",
     )
     compiled_operations: bool = Field(
         default=True,
@@ -126,6 +181,27 @@ class Settings(BaseSettings):
     def _proxies_are_networks(cls, value: str) -> str:
         parse_networks(value)
         return value
+
+    @field_validator(
+        "expiry_sweep_seconds",
+        "guess_sweep_seconds",
+        "reservation_sweep_seconds",
+        "generation_pickup_seconds",
+    )
+    @classmethod
+    def _period_the_clock_divides(cls, value: int) -> int:
+        cron_every(value)  # every replica must agree on when a period starts
+        return value
+
+    @model_validator(mode="after")
+    def _stalled_after_missed_heartbeats(self) -> Settings:
+        # One late heartbeat (a slow database) must not get a live worker's jobs run twice.
+        if self.background_stalled_seconds <= 2 * self.background_heartbeat_seconds:
+            raise ValueError(
+                "COUPONS_BACKGROUND_STALLED_SECONDS must be more than twice "
+                "COUPONS_BACKGROUND_HEARTBEAT_SECONDS"
+            )
+        return self
 
     def require_database_url(self) -> str:
         if self.database_url is None:

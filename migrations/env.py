@@ -9,12 +9,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import SchemaItem
 
 from db.engine import async_url
 from db.models import Base
 
 # Any fixed number: every process that migrates this database takes the same lock.
 MIGRATION_LOCK_ID = 0x636F75706F6E73  # "coupons"
+
+# procrastinate's tables, created from its own SQL (see graphql_api/background).
+JOB_QUEUE_TABLES = "procrastinate_"
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,12 +33,24 @@ def database_url() -> str:
     return str(url)
 
 
+def include_object(
+    object_: SchemaItem,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: SchemaItem | None,
+) -> bool:
+    """Leave the job queue's tables (migration 0006) to their own revisions: no model has them."""
+    return not (type_ == "table" and name is not None and name.startswith(JOB_QUEUE_TABLES))
+
+
 def run_in_connection(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=False,
+        include_object=include_object,
     )
     with context.begin_transaction():
         # Replicas starting together queue here; each then sees the others' work done.

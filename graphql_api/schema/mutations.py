@@ -191,8 +191,9 @@ class Mutation:
         return CampaignPayload.of(campaign)
 
     @strawberry.mutation(
-        description="Start a background job that adds `count` new unique codes to a campaign; "
-        "follow it with codeGenerationJob(id). Admin only.",
+        description="Record a job that adds `count` new unique codes to a campaign; a "
+        "background worker starts it within a few seconds. Follow it with "
+        "codeGenerationJob(id). Admin only.",
         permission_classes=[AdminOnly],
         extensions=refusals_as_payload(),
     )
@@ -203,5 +204,4 @@ class Mutation:
     ) -> CodeGenerationPayload:
         campaign_id, request = input.checked()
         job = await code_generation.request_codes(info.context.db, campaign_id, request)
-        await info.context.background.generate_codes(job.id)
         return CodeGenerationPayload.of(job)

@@ -10,6 +10,7 @@ from db.migrate import upgrade_to_head
 from tests.support.database import Database, throwaway_database
 from tests.support.graphql import GraphQLClient
 from tests.support.servers import ThreadServer, thread_server
+from tests.support.workers import COUPONS_WORKER, worker_processes
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +27,13 @@ def db(database_url: str) -> Database:
 
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[ThreadServer]:
-    with thread_server(database_url) as running:
+    """The app in a thread, and beside it a `coupons worker` that runs code generation jobs
+    as in production. Its sweeps are off: tests look at rows no sweep has touched."""
+    worker_settings = {"COUPONS_BACKGROUND_SWEEPS": "false"}
+    with (
+        worker_processes(database_url, 1, *COUPONS_WORKER, env=worker_settings),
+        thread_server(database_url) as running,
+    ):
         yield running
 
 

@@ -25,12 +25,15 @@ from db.migrate import MIGRATIONS_DIR, alembic_config, upgrade_to_head
 from db.sql import FUNCTIONS, SOURCES, sources
 from tests.support.database import Database, asyncpg_dsn, throwaway_database
 
-# Functions of schema public that an extension did not bring: the project's own.
+# Functions of schema public that an extension did not bring and the job queue's schema
+# (migration 0006, a frozen copy of procrastinate's, compared with the installed library by
+# test_schema_and_migrations) did not define: the project's own.
 OUR_FUNCTIONS = """
     SELECT p.oid::regprocedure::text AS signature, p.proname AS name, p.prokind AS kind
     FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'public'
+      AND p.proname NOT LIKE 'procrastinate\\_%'
       AND NOT EXISTS (
           SELECT 1 FROM pg_depend d
           WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

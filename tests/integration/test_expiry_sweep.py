@@ -1,4 +1,4 @@
-"""Coupons past their window are written EXPIRED by the service on its own.
+"""Coupons past their window are written EXPIRED by the background worker on its own.
 
 Contract: the sweep writes EXPIRED on ACTIVE coupons whose `validUntil` has passed, and
 on nothing else: a paused coupon stays INACTIVE (and reads INACTIVE), an EXHAUSTED or
@@ -14,7 +14,7 @@ from typing import Any
 from tests.support.database import Database
 from tests.support.factories import create_timed_coupon
 from tests.support.graphql import GraphQLClient
-from tests.support.servers import thread_server
+from tests.support.workers import COUPONS_WORKER, worker_processes
 
 STATUS = """
 query Status($code: String!) {
@@ -23,6 +23,7 @@ query Status($code: String!) {
 """
 
 SWEEP_DEADLINE_SECONDS = 10
+SWEEP_EVERY_SECOND = {"COUPONS_EXPIRY_SWEEP_SECONDS": "1"}
 
 
 def wait_for_status(db: Database, code: str, status: str) -> None:
@@ -38,8 +39,8 @@ def test_the_sweep_writes_expired_on_coupons_past_their_window(gql, db, database
     create_timed_coupon(gql, code="RUNNING")
     create_timed_coupon(gql, code="CLOSED")
     db.execute("update coupons set valid_until = now() - interval '1 second' where code = 'CLOSED'")
-    # when a server sweeping every 0.1 s runs until the closed one is written EXPIRED
-    with thread_server(database_url, expiry_sweep_seconds=0.1):
+    # when `coupons worker` sweeping every second runs until the closed one is written EXPIRED
+    with worker_processes(database_url, 1, *COUPONS_WORKER, env=SWEEP_EVERY_SECOND):
         wait_for_status(db, "CLOSED", "EXPIRED")
     # then only the closed one was rewritten
     statuses = dict(db.fetch("select code, status::text from coupons"))
@@ -91,8 +92,8 @@ def test_the_sweep_rewrites_active_coupons_past_their_window_and_nothing_else(
     insert_campaign(db, "USED-UP-CLOSED", "EXHAUSTED", closed=True, **used_up)
     insert_campaign(db, "LATER", "ACTIVE", closed=False)
     before = stored(db)
-    # when a server sweeping every 0.1 s has written the closed ACTIVE one EXPIRED
-    with thread_server(database_url, expiry_sweep_seconds=0.1):
+    # when `coupons worker` sweeping every second has written the closed ACTIVE one EXPIRED
+    with worker_processes(database_url, 1, *COUPONS_WORKER, env=SWEEP_EVERY_SECOND):
         wait_for_status(db, "ACTIVE-CLOSED", "EXPIRED")
         # and, for a window that closes after that, has finished a whole later round too
         db.execute("update coupons set valid_until = now() where code = 'LATER'")

@@ -1,4 +1,5 @@
-"""Gates: the committed SDL is the running schema; models and migrations agree."""
+"""Gates: the committed SDL is the running schema; models and migrations agree, and so do
+the job queue's migration and the installed procrastinate."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from alembic import command
+from procrastinate.schema import SchemaManager
+
+from db.migrate import alembic_config, upgrade_to_head
 from graphql_api.schema import schema
 from tests.support.database import Database, throwaway_database
 from tests.support.servers import REPO
@@ -58,3 +63,73 @@ def test_many_replicas_migrating_at_once_are_safe():
         database = Database(url)
         assert database.value("select count(*) from alembic_version") == 1
         assert database.value("select to_regclass('coupon_usages')::text") == "coupon_usages"
+
+
+# Every object of procrastinate's in the public schema, one line each, as PostgreSQL prints it.
+JOB_QUEUE_OBJECTS = """
+SELECT 'column ' || table_name || '.' || column_name || ' ' || udt_name || ' '
+       || is_nullable || ' ' || coalesce(column_default, '')
+  FROM information_schema.columns
+ WHERE table_schema = 'public' AND table_name LIKE 'procrastinate%'
+UNION ALL
+SELECT 'index ' || indexdef FROM pg_indexes
+ WHERE schemaname = 'public' AND tablename LIKE 'procrastinate%'
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE conrelid::regclass::text LIKE 'procrastinate%'
+UNION ALL
+SELECT 'function ' || pg_get_functiondef(p.oid)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'public' AND p.proname LIKE 'procrastinate%'
+UNION ALL
+SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'procrastinate%'
+UNION ALL
+SELECT 'type ' || t.typname || ' '
+       || coalesce((SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder)
+                      FROM pg_enum WHERE enumtypid = t.oid), '')
+       || coalesce((SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ','
+                                      ORDER BY attnum)
+                      FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0), '')
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE n.nspname = 'public' AND t.typname LIKE '%procrastinate%'
+"""
+
+
+def job_queue_objects(database: Database) -> list[str]:
+    return sorted(row[0] for row in database.fetch(JOB_QUEUE_OBJECTS))
+
+
+def test_the_job_queue_the_migrations_build_is_the_installed_procrastinates(database_url):
+    # given a database holding only the schema the installed procrastinate ships
+    with throwaway_database() as url:
+        shipped = Database(url)
+        shipped.execute(SchemaManager.get_schema())
+
+        # then the migrations built the same tables, indexes, functions, triggers and types
+        built, expected = job_queue_objects(Database(database_url)), job_queue_objects(shipped)
+    assert len(expected) > 50
+    assert built == expected, (
+        "procrastinate's schema differs from what migrations/ build: an upgrade of "
+        "procrastinate needs a revision applying its sql/migrations. Only built: "
+        f"{sorted(set(built) - set(expected))}; only shipped: {sorted(set(expected) - set(built))}"
+    )
+
+
+def test_the_job_queue_migration_goes_down_to_nothing_and_up_again():
+    with throwaway_database() as url:
+        # given a database at the newest schema
+        upgrade_to_head(url)
+        database = Database(url)
+        before = job_queue_objects(database)
+        assert before
+
+        # when the job queue's revision is undone
+        command.downgrade(alembic_config(url), "0006-1")
+
+        # then nothing of the job queue is left, and the rest of the schema is in place
+        assert job_queue_objects(database) == []
+        assert database.value("select to_regclass('coupons')::text") == "coupons"
+        # and it can be done again
+        upgrade_to_head(url)
+        assert job_queue_objects(database) == before

@@ -22,7 +22,7 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
+def run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run to completion on a private loop, also when called from inside an async test."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
@@ -42,13 +42,13 @@ class Database:
             await connection.close()
 
     def execute(self, sql: str, *args: Any) -> str:
-        return str(_run_sync(self._run("execute", sql, *args)))
+        return str(run_sync(self._run("execute", sql, *args)))
 
     def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        return list(_run_sync(self._run("fetch", sql, *args)))
+        return list(run_sync(self._run("fetch", sql, *args)))
 
     def value(self, sql: str, *args: Any) -> Any:
-        return _run_sync(self._run("fetchval", sql, *args))
+        return run_sync(self._run("fetchval", sql, *args))
 
 
 @contextmanager

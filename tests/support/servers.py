@@ -52,9 +52,7 @@ class ThreadServer:
 @contextmanager
 def thread_server(database_url: str, **settings: Any) -> Iterator[ThreadServer]:
     """The real app under uvicorn in a thread, so tests can watch its engine."""
-    app = create_app(
-        Settings(database_url=database_url, **{"expiry_sweep_seconds": 3600, **settings})
-    )
+    app = create_app(Settings(database_url=database_url, **settings))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -58,8 +58,19 @@ def test_the_variables_are_the_ones_the_settings_read(monkeypatch):
 
 def test_the_help_lists_the_commands():
     text = help_text()
-    for command in ("serve", "migrate", "export-schema"):
+    for command in ("serve", "worker", "migrate", "export-schema"):
         assert f" {command} " in text
+
+
+def test_worker_help_says_what_it_runs_and_how_it_stops():
+    # when
+    text = help_text("worker")
+
+    # then
+    assert text.startswith("Usage: coupons worker [OPTIONS]")
+    assert "Migrate the database, then run background jobs until SIGTERM or SIGINT." in text
+    assert "COUPONS_BACKGROUND_WORKER=false" in text
+    assert "each job, and each period of a chore, runs on one of them" in text
 
 
 @pytest.mark.parametrize(
