@@ -1,0 +1,98 @@
+"""Code generation jobs in the background: exactly `requested` codes, whatever happens to
+the workers.
+
+Contract ("Generation"): a job always ends with exactly `requested` new codes or FAILED
+with a reason; codes are unique across the service. A job whose worker dies part-way is
+taken up again by another and finishes with exactly the requested count, never more.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from db.migrate import upgrade_to_head
+from tests.support.database import Database, throwaway_database
+from tests.support.workers import COUPONS_WORKER, wait_for, worker_processes
+
+JOB = "SELECT status::text FROM code_generation_jobs WHERE id = $1"
+PROGRESS = "SELECT generated FROM code_generation_jobs WHERE id = $1"
+NO_SWEEPS = {"COUPONS_BACKGROUND_SWEEPS": "false"}
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with throwaway_database() as database_url:
+        upgrade_to_head(database_url)
+        yield database_url
+
+
+def new_job(db: Database, requested: int) -> str:
+    """A campaign and a PENDING job for it, as generateCodes records them; the job's id."""
+    campaign = db.value(
+        "INSERT INTO campaigns (name, discount_type, discount_value)"
+        " VALUES ('Flyer', 'FIXED', 5) RETURNING id"
+    )
+    job_id: str = db.value(
+        "INSERT INTO code_generation_jobs (campaign_id, requested, length, prefix)"
+        " VALUES ($1, $2, 12, 'FLY-') RETURNING id::text",
+        campaign,
+        requested,
+    )
+    return job_id
+
+
+def assert_exactly(db: Database, job_id: str, requested: int) -> None:
+    row = db.fetch(
+        """
+        SELECT j.generated, k.code_count,
+               (SELECT count(*) FROM coupons c WHERE c.campaign_id = j.campaign_id) AS codes,
+               (SELECT count(DISTINCT code) FROM coupons c WHERE c.campaign_id = j.campaign_id)
+                   AS distinct_codes
+        FROM code_generation_jobs j JOIN campaigns k ON k.id = j.campaign_id
+        WHERE j.id = $1
+        """,
+        job_id,
+    )[0]
+    assert dict(row) == {
+        "generated": requested,
+        "code_count": requested,
+        "codes": requested,
+        "distinct_codes": requested,
+    }
+
+
+def test_a_worker_takes_up_a_recorded_job_and_writes_exactly_its_codes(url):
+    # given a job recorded as generateCodes records it
+    db = Database(url)
+    job_id = new_job(db, 25_000)
+    # when a worker runs
+    with worker_processes(url, 1, *COUPONS_WORKER, env=NO_SWEEPS):
+        wait_for(db, JOB, "SUCCEEDED", job_id, timeout=60)
+    # then exactly the requested codes exist, counted by the job and the campaign
+    assert_exactly(db, job_id, 25_000)
+
+
+def test_a_job_whose_worker_is_killed_part_way_is_finished_by_another(url):
+    # given a job big enough to be caught part-way, and a worker working on it
+    db = Database(url)
+    job_id = new_job(db, 150_000)
+    with worker_processes(url, 1, *COUPONS_WORKER, env=NO_SWEEPS) as [first]:
+        deadline = time.monotonic() + 60
+        while not 0 < db.value(PROGRESS, job_id) < 150_000:
+            assert time.monotonic() < deadline, first.log()
+            time.sleep(0.02)
+        # when that worker dies without a word
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+    written_before = db.value(PROGRESS, job_id)
+    assert db.value(JOB, job_id) == "RUNNING"
+    # and another worker starts
+    with worker_processes(url, 1, *COUPONS_WORKER, env=NO_SWEEPS):
+        wait_for(db, JOB, "SUCCEEDED", job_id, timeout=90)
+    # then the job finished from where it was, with exactly the requested codes
+    assert 0 < written_before < 150_000
+    assert_exactly(db, job_id, 150_000)
