@@ -242,6 +242,26 @@ def wrk(port: int, workload: str, seconds: int, connections: int, run: str) -> d
 
 
 def pgbench(url: str, script: str, seconds: int, clients: int, run: str, coupons: int) -> float:
+    """The script's transactions per second."""
+    output = run_pgbench(url, script, seconds, clients, run, coupons)
+    match = re.search(r"tps = ([\d.]+)", output)
+    if match is None:
+        sys.exit(f"bench: pgbench printed no tps:\n{output}")
+    return float(match.group(1))
+
+
+def statement_latencies_ms(
+    url: str, script: str, seconds: int, clients: int, run: str, coupons: int
+) -> list[float]:
+    """The average latency of each SQL statement of the script, in order (pgbench -r)."""
+    output = run_pgbench(url, script, seconds, clients, run, coupons, "-r")
+    section = output.split("statement latencies in milliseconds", 1)[-1]
+    return [float(line.split()[0]) for line in section.splitlines() if "SELECT" in line.upper()]
+
+
+def run_pgbench(
+    url: str, script: str, seconds: int, clients: int, run: str, coupons: int, *extra: str
+) -> str:
     parsed = make_url(url)
     # An embedded server listens on a Unix socket, named in the URL's query.
     host = parsed.host or str(parsed.query.get("host") or "127.0.0.1")
@@ -273,14 +293,13 @@ def pgbench(url: str, script: str, seconds: int, clients: int, run: str, coupons
     env = {**os.environ}
     if parsed.password:
         env["PGPASSWORD"] = parsed.password
-    output = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    output = subprocess.run(
+        [*command[:1], *extra, *command[1:]], capture_output=True, text=True, env=env, check=True
+    ).stdout
     failed = re.search(r"number of failed transactions: (\d+)", output)
     if failed and int(failed.group(1)):
         sys.exit(f"bench: pgbench had failed transactions:\n{output}")
-    match = re.search(r"tps = ([\d.]+)", output)
-    if match is None:
-        sys.exit(f"bench: pgbench printed no tps:\n{output}")
-    return float(match.group(1))
+    return output
 
 
 def figures(name: str, raw: dict[str, Any]) -> Figures:
@@ -406,6 +425,23 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
             run,
             profile.limit_coupons,
         )
+        # A redemption that consumes a hold, against a plain one, statement by statement.
+        plain_ms = statement_latencies_ms(
+            database_url,
+            "redeem_spread.sql",
+            profile.seconds,
+            profile.pgbench_clients,
+            run,
+            profile.limit_coupons,
+        )[-1]
+        hold_ms, consume_ms = statement_latencies_ms(
+            database_url,
+            "redeem_held.sql",
+            profile.seconds,
+            profile.pgbench_clients,
+            run,
+            profile.limit_coupons,
+        )[-2:]
         for result in results:
             if result.name.startswith("W2"):
                 result.extra["ratio_to_limit"] = round(result.requests_per_second / hot_limit, 3)
@@ -422,6 +458,9 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
                 "hot_row_tps": hot_limit,
                 "hot_row_tps_by_clients": hot_by_clients,
                 "spread_tps": spread_limit,
+                "redeem_plain_ms": plain_ms,
+                "reserve_ms": hold_ms,
+                "redeem_consuming_hold_ms": consume_ms,
             },
             "workloads": [asdict(result) for result in results],
             "worker_rss_mb": rss,
@@ -452,6 +491,10 @@ def report(result: dict[str, Any]) -> str:
         f"hot row {limits['hot_row_tps']:.0f} tps (by clients: "
         + ", ".join(f"{c}: {t:.0f}" for c, t in limits["hot_row_tps_by_clients"].items())
         + f"), 10,000 rows {limits['spread_tps']:.0f} tps",
+        "A redemption statement (pgbench -r, 10,000 rows): plain "
+        f"{limits['redeem_plain_ms']:.3f} ms, consuming a hold "
+        f"{limits['redeem_consuming_hold_ms']:.3f} ms (the hold itself "
+        f"{limits['reserve_ms']:.3f} ms)",
         "",
         f"{'workload':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  ratio / notes",
     ]
