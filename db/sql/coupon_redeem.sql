@@ -277,7 +277,9 @@ BEGIN
     ELSIF u.id IS NOT NULL THEN
         v_discount := u.discount_applied;
         v_final := u.final_amount;
-    ELSIF h.id IS NOT NULL THEN
+    ELSIF h.id IS NOT NULL AND p_mode = 'RESERVE' THEN
+        -- The hold's own amounts (a retried hold answers what it was made with). A
+        -- validation of a held order quotes the hold only for the held value (above).
         v_discount := h.discount_amount;
         v_final := h.final_amount;
     END IF;
