@@ -219,7 +219,9 @@ Snapshot = dict[str, list[dict[str, Any]]]
 def tables(db: Database) -> list[str]:
     rows = db.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        " AND tablename <> 'alembic_version' ORDER BY tablename"
+        " AND tablename <> 'alembic_version'"
+        # the job queue's own tables (migration 0006) hold no coupon data
+        " AND tablename NOT LIKE 'procrastinate%' ORDER BY tablename"
     )
     return [row["tablename"] for row in rows]
 
