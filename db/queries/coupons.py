@@ -14,23 +14,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnClause
 
 from db.hot import HotPool
-from db.models import Coupon
+from db.models import Campaign, Coupon
 
 coupons = cast(Table, Coupon.__table__)
 c = coupons.c
+campaigns = cast(Table, Campaign.__table__)
 
 # Every read of a coupon also asks the database for its effective status and live holds
 # (db/sql/coupon_status.sql, coupon_held_uses.sql): one rule, on the database's clock.
+# The status takes the coupon's campaign row, joined (a null row when it has none), so
+# that PostgreSQL inlines the rule into the query.
 _ROW: ColumnClause[Any] = literal_column("coupons")
+_CAMPAIGN: ColumnClause[Any] = literal_column("campaigns")
 READ = (
     *coupons.c,
-    func.coupon_status(_ROW).label("effective_status"),
+    func.coupon_status(_ROW, _CAMPAIGN).label("effective_status"),
+    func.coupon_held_uses(_ROW).label("held_uses"),
+)
+WITH_CAMPAIGN = coupons.outerjoin(campaigns, campaigns.c.id == c.campaign_id)
+# After an INSERT or UPDATE (RETURNING cannot join): the campaign looked up instead.
+_RETURNED = (
+    *coupons.c,
+    func.coupon_status(
+        _ROW,
+        select(_CAMPAIGN)
+        .select_from(campaigns)
+        .where(campaigns.c.id == c.campaign_id)
+        .scalar_subquery(),
+    ).label("effective_status"),
     func.coupon_held_uses(_ROW).label("held_uses"),
 )
 HOT_READ = (
-    "SELECT coupons.*, coupon_status(coupons) AS effective_status,"
-    " coupon_held_uses(coupons) AS held_uses FROM coupons"
+    "SELECT coupons.*, coupon_status(coupons, campaigns) AS effective_status,"
+    " coupon_held_uses(coupons) AS held_uses"
+    " FROM coupons LEFT JOIN campaigns ON campaigns.id = coupons.campaign_id"
 )
+
+
+def _reading(*conditions: Any) -> Any:
+    return select(*READ).select_from(WITH_CAMPAIGN).where(*conditions)
+
 
 Keyset = tuple[datetime, UUID]
 
@@ -41,17 +64,17 @@ async def insert_coupon(session: AsyncSession, values: Mapping[str, Any]) -> Row
         pg_insert(coupons)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[c.code])
-        .returning(*READ)
+        .returning(*_RETURNED)
     )
     return (await session.execute(statement)).one_or_none()
 
 
 async def coupon_by_code(hot: HotPool, code: str) -> Record | None:
-    return await hot.fetchrow(f"{HOT_READ} WHERE code = $1", code)
+    return await hot.fetchrow(f"{HOT_READ} WHERE coupons.code = $1", code)
 
 
 async def coupons_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Row[Any]]:
-    return (await session.execute(select(*READ).where(c.id.in_(ids)))).all()
+    return (await session.execute(_reading(c.id.in_(ids)))).all()
 
 
 def _newest_first(statement: Any, first: int, after: Keyset | None) -> Any:
@@ -72,7 +95,7 @@ def _running_campaigns() -> Any:
         (c.type == "TIME_SPECIFIC")
         & (c.status == "ACTIVE")
         & (c.valid_from <= func.now())
-        & (func.coupon_status(_ROW) == "ACTIVE")
+        & (func.coupon_status(_ROW, _CAMPAIGN) == "ACTIVE")
     )
 
 
@@ -80,7 +103,7 @@ async def user_coupons_page(
     session: AsyncSession, user_id: str, first: int, after: Keyset | None
 ) -> Sequence[Row[Any]]:
     """Up to `first + 1` rows: the extra one tells whether there is a next page."""
-    statement = _newest_first(select(*READ).where(_user_coupons(user_id)), first, after)
+    statement = _newest_first(_reading(_user_coupons(user_id)), first, after)
     return (await session.execute(statement)).all()
 
 
@@ -92,12 +115,12 @@ async def count_user_coupons(session: AsyncSession, user_id: str) -> int:
 async def active_campaigns_page(
     session: AsyncSession, first: int, after: Keyset | None
 ) -> Sequence[Row[Any]]:
-    statement = _newest_first(select(*READ).where(_running_campaigns()), first, after)
+    statement = _newest_first(_reading(_running_campaigns()), first, after)
     return (await session.execute(statement)).all()
 
 
 async def count_active_campaigns(session: AsyncSession) -> int:
-    statement = select(func.count()).select_from(coupons).where(_running_campaigns())
+    statement = select(func.count()).select_from(WITH_CAMPAIGN).where(_running_campaigns())
     return int((await session.execute(statement)).scalar_one())
 
 
@@ -120,7 +143,7 @@ async def set_active(session: AsyncSession, coupon_id: UUID, *, active: bool) ->
         update(coupons)
         .where(c.id == coupon_id)
         .values(status=status, updated_at=func.now())
-        .returning(*READ)
+        .returning(*_RETURNED)
     )
     return (await session.execute(statement)).one_or_none()
 
@@ -134,7 +157,7 @@ async def campaign_codes_page(
     redeemed: bool | None,
     assigned: bool | None,
 ) -> Sequence[Row[Any]]:
-    statement = select(*READ).where(_campaign_codes(campaign_id, redeemed, assigned))
+    statement = _reading(_campaign_codes(campaign_id, redeemed, assigned))
     return (await session.execute(_newest_first(statement, first, after))).all()
 
 

@@ -160,7 +160,7 @@ BEGIN
         -- The hold was checked and counted when it was made, and stands until it expires,
         -- even past the window's end (the customer was quoted it). Only a pause stops it:
         -- deactivating is how an admin stops a coupon at once.
-        v_outcome := CASE WHEN coupon_status(c) = 'INACTIVE' THEN 'INACTIVE' ELSE 'OK' END;
+        v_outcome := CASE WHEN coupon_status(c, k) = 'INACTIVE' THEN 'INACTIVE' ELSE 'OK' END;
         v_discount := h.discount_amount;
         v_final := h.final_amount;
     ELSIF v_outcome IS NULL THEN
@@ -199,7 +199,7 @@ BEGIN
         END IF;
 
         -- 4 to 8: the first that fails is the answer. NULL limits compare to NULL: no limit.
-        v_status := coupon_status(c);
+        v_status := coupon_status(c, k);
         v_outcome := CASE
             WHEN v_status = 'INACTIVE' THEN 'INACTIVE'
             WHEN now() < c.valid_from OR now() < k.valid_from THEN 'NOT_YET_VALID'
@@ -260,7 +260,8 @@ BEGIN
                                         OR total_discount + v_discount >= max_total_discount)
                               THEN 'EXHAUSTED' ELSE status END,
                 updated_at = now()
-            WHERE id = k.id;
+            WHERE id = k.id
+            RETURNING * INTO k;
         END IF;
         IF v_own_hold IS NOT NULL THEN
             UPDATE coupon_reservations
@@ -288,7 +289,7 @@ BEGIN
     discount := v_discount;
     final_amount := v_final;
     coupon := c;
-    coupon_status := coupon_status(c);
+    coupon_status := coupon_status(c, k);
     held_uses := coupon_held_uses(c);
     usage := u;
     reservation := h;

@@ -50,7 +50,7 @@ OLD_REDEEM = (
 )
 NEW_SIGNATURES = {
     "campaign_status": "campaigns",
-    "coupon_status": "coupons",
+    "coupon_status": "coupons, campaigns",
     "coupon_held_uses": "coupons",
     "campaign_held_uses": "campaigns",
     "reservation_status": "coupon_reservations",

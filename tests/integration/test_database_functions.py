@@ -170,8 +170,8 @@ async def test_a_function_whose_body_differs_from_its_source_is_reported(another
         # when
         differences = await differences_from_sources(another_database, sources())
         # then only that one is reported, with both definitions
-        assert set(differences) == {"coupon_status(coupons)"}
-        before, after = differences["coupon_status(coupons)"]
+        assert set(differences) == {"coupon_status(coupons,campaigns)"}
+        before, after = differences["coupon_status(coupons,campaigns)"]
         assert before is not None
         assert "'ACTIVE!'" in before
         assert after is not None
@@ -206,8 +206,8 @@ async def test_a_source_whose_return_type_differs_is_reported(another_database):
     statements = sources()
     position = FUNCTIONS.index("coupon_status")
     statements[position] = (
-        "CREATE OR REPLACE FUNCTION coupon_status(c coupons) RETURNS coupon_status"
-        " LANGUAGE sql STABLE AS $$ SELECT c.status $$"
+        "CREATE OR REPLACE FUNCTION coupon_status(c coupons, k campaigns)"
+        " RETURNS coupon_status LANGUAGE sql STABLE AS $$ SELECT c.status $$"
     )
     # when
     differences = await differences_from_sources(another_database, statements)

@@ -390,7 +390,10 @@ def test_the_fill_has_every_shape_the_upgrade_must_keep(filled_at_0004):
 
 def test_each_old_coupon_reads_the_effective_status_the_old_rule_gave(upgraded):
     # when
-    rows = upgraded.db.fetch("SELECT id, coupon_status(c) AS status, now() AS now FROM coupons c")
+    rows = upgraded.db.fetch(
+        "SELECT c.id, coupon_status(c, k) AS status, now() AS now FROM coupons c"
+        " LEFT JOIN campaigns k ON k.id = c.campaign_id"
+    )
     # then
     now = rows[0]["now"]
     assert {row["id"]: row["status"] for row in rows} == {

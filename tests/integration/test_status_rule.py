@@ -112,7 +112,11 @@ def case_id(value: object) -> str:
 
 
 def coupon_status(db: Database, coupon_id: Any) -> str:
-    status: str = db.value("SELECT coupon_status(c) FROM coupons c WHERE c.id = $1", coupon_id)
+    status: str = db.value(
+        "SELECT coupon_status(c, k) FROM coupons c LEFT JOIN campaigns k ON k.id = c.campaign_id"
+        " WHERE c.id = $1",
+        coupon_id,
+    )
     return status
 
 
@@ -151,7 +155,10 @@ async def test_a_coupon_is_expired_exactly_from_valid_until_and_active_from_vali
                 clean_db, "CLOSED-BEFORE", valid_from=now - DAY, valid_until=now - MICROSECOND
             )
             # when
-            rows = await connection.fetch("SELECT code, coupon_status(c) AS status FROM coupons c")
+            rows = await connection.fetch(
+                "SELECT code, coupon_status(c, k) AS status FROM coupons c"
+                " LEFT JOIN campaigns k ON k.id = c.campaign_id"
+            )
     finally:
         await connection.close()
     # then
@@ -331,7 +338,10 @@ async def test_a_campaign_is_expired_exactly_from_valid_until(clean_db, database
             campaigns = await connection.fetch(
                 "SELECT id, campaign_status(k) AS status FROM campaigns k"
             )
-            codes = await connection.fetch("SELECT code, coupon_status(c) AS status FROM coupons c")
+            codes = await connection.fetch(
+                "SELECT code, coupon_status(c, k) AS status FROM coupons c"
+                " LEFT JOIN campaigns k ON k.id = c.campaign_id"
+            )
     finally:
         await connection.close()
     # then
@@ -408,7 +418,10 @@ async def test_a_code_and_its_campaign_together_read_the_first_that_applies_to_e
             )
             expected[code] = first_that_applies(applying)
         # when
-        rows = await connection.fetch("SELECT code, coupon_status(c) AS status FROM coupons c")
+        rows = await connection.fetch(
+            "SELECT code, coupon_status(c, k) AS status FROM coupons c"
+            " LEFT JOIN campaigns k ON k.id = c.campaign_id"
+        )
     finally:
         await connection.close()
     # then

@@ -19,6 +19,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     c coupons%ROWTYPE;
+    k campaigns%ROWTYPE;
     u coupon_usages%ROWTYPE;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('coupon-order:' || p_order_id, 0));
@@ -34,6 +35,7 @@ BEGIN
             RETURN;
         END IF;
         SELECT * INTO c FROM coupons WHERE id = u.coupon_id;
+        SELECT * INTO k FROM campaigns WHERE id = u.campaign_id;
         outcome := 'OK';
         replayed := true;
     ELSE
@@ -59,11 +61,12 @@ BEGIN
                                AND (valid_until IS NULL OR valid_until > now())
                           THEN 'ACTIVE' ELSE status END,
             updated_at = now()
-        WHERE id = u.campaign_id;
+        WHERE id = u.campaign_id
+        RETURNING * INTO k;
         outcome := 'OK';
     END IF;
     coupon := c;
-    coupon_status := coupon_status(c);
+    coupon_status := coupon_status(c, k);
     held_uses := coupon_held_uses(c);
     usage := u;
     RETURN NEXT;
