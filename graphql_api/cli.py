@@ -139,9 +139,10 @@ def serve(host: str, port: int, workers: int) -> None:
 def worker() -> None:
     """Migrate the database, then run background jobs until SIGTERM or SIGINT.
 
-    The periodic chores (writing expired coupons EXPIRED, forgetting old guessing counts)
-    and queued jobs. `serve` runs one of these itself unless COUPONS_BACKGROUND_WORKER=false;
-    run this where the background work should run apart from the web servers. Any number
+    The periodic chores (writing expired coupons and holds EXPIRED, forgetting old guessing
+    counts and finished queue jobs) and queued jobs (code generation). `serve` runs one of
+    these itself unless COUPONS_BACKGROUND_WORKER=false; run this where the background
+    work should run apart from the web servers. Any number
     may run at once: each job, and each period of a chore, runs on one of them. On SIGTERM
     it lets running jobs finish for COUPONS_BACKGROUND_SHUTDOWN_SECONDS, then exits 0.
     """

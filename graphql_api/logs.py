@@ -82,3 +82,6 @@ def configure_logging(level: str) -> None:
     # A malformed X-Request-ID is the client's mistake, replaced with a fresh id (which the
     # request's own line carries); a warning each time would let clients fill the log.
     logging.getLogger("asgi_correlation_id").setLevel(logging.ERROR)
+    # The job queue narrates every job it takes at INFO: a periodic chore each second
+    # would drown the service's own lines. Its warnings and errors still show.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)

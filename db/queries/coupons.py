@@ -32,16 +32,13 @@ READ = (
     func.coupon_held_uses(_ROW).label("held_uses"),
 )
 WITH_CAMPAIGN = coupons.outerjoin(campaigns, campaigns.c.id == c.campaign_id)
-# After an INSERT or UPDATE (RETURNING cannot join): the campaign looked up instead.
+# After an INSERT or UPDATE (RETURNING cannot join): the row's own campaign, looked up.
+_OWN_CAMPAIGN: ColumnClause[Any] = literal_column(
+    "(SELECT campaigns FROM campaigns WHERE campaigns.id = coupons.campaign_id)"
+)
 _RETURNED = (
     *coupons.c,
-    func.coupon_status(
-        _ROW,
-        select(_CAMPAIGN)
-        .select_from(campaigns)
-        .where(campaigns.c.id == c.campaign_id)
-        .scalar_subquery(),
-    ).label("effective_status"),
+    func.coupon_status(_ROW, _OWN_CAMPAIGN).label("effective_status"),
     func.coupon_held_uses(_ROW).label("held_uses"),
 )
 HOT_READ = (

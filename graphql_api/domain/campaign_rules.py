@@ -132,10 +132,12 @@ def generation_request(*, count: int, prefix: str | None, length: int) -> Genera
 def check_code_space(request: GenerationRequest, existing_codes: int) -> None:
     """INVALID_INPUT on `length` when the campaign's codes would be more than one in a
     million of the codes `length` random characters can spell."""
-    possible = len(ALPHABET) ** request.length
-    if (existing_codes + request.count) * SPARSENESS > possible:
+    allowed = len(ALPHABET) ** request.length // SPARSENESS
+    if existing_codes + request.count > allowed:
         raise invalid(
             "length",
-            f"{existing_codes + request.count:,} codes of {request.length} random characters "
-            "would be guessable; use a longer length",
+            f"a campaign may have at most {allowed:,} codes of {request.length} random "
+            f"characters (one in a million of those possible, so that guessing stays "
+            f"hopeless); it has {existing_codes:,} or will have once its jobs finish: use a "
+            "longer length",
         )

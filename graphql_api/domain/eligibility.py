@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from graphql_api.domain.coupons import Coupon
+from graphql_api.domain.coupons import Coupon, CouponType
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.domain.money import format_amount
 
@@ -46,6 +46,8 @@ def refusal(code: ErrorCode, coupon: Coupon | None, *, window_seconds: float) ->
         ErrorCode.ALREADY_REDEEMED: "This coupon has already been used",
         ErrorCode.USER_LIMIT_REACHED: "This coupon's uses per customer are used up"
         if coupon is None
+        else "This campaign's uses per customer are used up (across all its codes)"
+        if coupon.type is CouponType.CAMPAIGN
         else f"This coupon can be used at most {coupon.max_uses_per_user} time(s) per customer",
         ErrorCode.EXHAUSTED: "This coupon has no uses left",
     }

@@ -18,6 +18,7 @@ from tests.support.factories import (
     campaign_input,
     create_campaign,
     create_timed_coupon,
+    create_user_coupon,
     generate_codes,
     iso,
     now,
@@ -26,6 +27,13 @@ from tests.support.factories import (
 )
 from tests.support.graphql import GraphQLClient, top_errors
 from tests.support.servers import ThreadServer, thread_server
+
+PAUSE_COUPON = """
+mutation Pause($id: ID!) { deactivateCoupon(id: $id) { coupon { status } errors { code } } }
+"""
+RESUME_COUPON = """
+mutation Resume($id: ID!) { activateCoupon(id: $id) { coupon { status } errors { code } } }
+"""
 
 CAMPAIGN = f"""
 query Campaign($id: ID!) {{ campaign(id: $id) {{ {CAMPAIGN_FIELDS} }} }}
@@ -425,6 +433,23 @@ def test_a_campaign_code_carries_the_campaigns_terms(gql):
 def test_other_coupons_have_no_campaign(gql):
     create_timed_coupon(gql, code="PLAIN")
     assert code_of(gql, "PLAIN")["campaign"] is None
+
+
+def test_coupons_made_beside_campaign_codes_answer_their_own_status(gql, db):
+    # given a paused campaign with several codes
+    campaign_id, codes = campaign_with_codes(gql, db, 3)
+    gql(DEACTIVATE, {"id": campaign_id})
+    # when a user coupon and a timed coupon are made, and a code is paused on its own
+    user_coupon = create_user_coupon(gql)
+    timed = create_timed_coupon(gql, code="BESIDE")
+    ids = {row["code"]: str(row["id"]) for row in db.fetch("SELECT code, id FROM coupons")}
+    paused = gql(PAUSE_COUPON, {"id": ids[codes[0]]})["deactivateCoupon"]
+    resumed = gql(RESUME_COUPON, {"id": ids[codes[1]]})["activateCoupon"]
+    # then each answers its own status: none takes another coupon's campaign
+    assert (user_coupon["status"], timed["status"]) == ("ACTIVE", "ACTIVE")
+    assert paused["coupon"]["status"] == "INACTIVE"
+    # and a code resumed on its own still answers its paused campaign's status
+    assert resumed["coupon"]["status"] == "INACTIVE"
 
 
 def test_a_code_is_used_up_at_max_uses_per_code(gql, db):
