@@ -4,15 +4,21 @@ A storefront sends the same two documents on every checkout. GraphQL execution c
 more than the one statement behind each, so a document of exactly one of these shapes is
 checked once, against the same limits, and compiled to a plan: read the input, call the
 same service the resolver calls, and pick the fields with the schema's own types and
-scalars. A document or input of any other shape takes the ordinary path before anything
-runs. Once the service has been called, the compiled path answers whatever happens, as the
-ordinary path would: an unexpected error is logged with the request id and answered masked,
-never hidden and never run a second time; the request deadline holds here too. It answers
-only requests that passed the API-key check. A test compares the two paths' answers.
+scalars. Which fields a plan may answer is read from the schema (`answerable_fields`):
+only those it answers by reading an attribute, with no resolver, no permission class and
+no extension; a document that selects any other field (one restricted to admins, say)
+takes the ordinary path, whose permission classes decide. A document or input of any
+other shape takes the ordinary path before anything runs. Once the service has been
+called, the compiled path answers whatever happens, as the ordinary path would: an
+unexpected error is logged with the request id and answered masked, never hidden and
+never run a second time; the request deadline holds here too. It answers only requests
+that passed the API-key check. The integration tests of both documents run on both
+paths, as an admin and as a storefront, and a differential test compares their answers.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable
@@ -28,6 +34,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLObjectType,
     NamedTypeNode,
     NonNullTypeNode,
     OperationDefinitionNode,
@@ -35,9 +42,11 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
     VariableNode,
+    get_named_type,
     parse,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.types.base import StrawberryObjectDefinition
 
 from db.hot import HotPool
 from graphql_api.access_log import record_graphql
@@ -59,39 +68,10 @@ from graphql_api.services.coupon_queries import coupon_by_code
 from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
 
-COUPON_LEAVES = {
-    "id": "id",
-    "code": "code",
-    "type": "type",
-    "discountType": "discount_type",
-    "discountValue": "discount_value",
-    "maxDiscountAmount": "max_discount_amount",
-    "minOrderValue": "min_order_value",
-    "description": "description",
-    "userId": "user_id",
-    "validFrom": "valid_from",
-    "validUntil": "valid_until",
-    "maxUsesPerUser": "max_uses_per_user",
-    "maxTotalUses": "max_total_uses",
-    "currentTotalUses": "current_total_uses",
-    "status": "status",
-    "createdBy": "created_by",
-    "createdAt": "created_at",
-    "updatedAt": "updated_at",
-}
-USAGE_LEAVES = {
-    "id": "id",
-    "userId": "user_id",
-    "orderId": "order_id",
-    "orderValue": "order_value",
-    "discountApplied": "discount_applied",
-    "finalAmount": "final_amount",
-    "usedAt": "used_at",
-    "ipAddress": "ip_address",
-    "userAgent": "user_agent",
-}
-ERROR_LEAVES = {"code": "code", "field": "field", "message": "message"}
-PAYLOAD_LEAVES = {"discountAmount": "discount_amount", "finalAmount": "final_amount"}
+# The one field the compiled paths answer although its resolver is not a plain read: the
+# coupon of a redemption's usage, which the redemption has just returned. Answered only
+# while the schema gives that field no permission class and no extension.
+RELATED = {("Usage", "coupon")}
 INPUT_FIELDS = {
     "code": "code",
     "userId": "user_id",
@@ -149,11 +129,10 @@ def _plan(document: DocumentNode) -> Plan | None:
     if not isinstance(root, FieldNode) or root.directives or root.selection_set is None:
         return None
     if operation.operation is OperationType.QUERY and root.name.value == "couponByCode":
-        kind, argument_name, input_type = "lookup", "code", "String"
-        leaves, objects, typename = COUPON_LEAVES, {}, "Coupon"
+        kind, argument_name, input_type, typename = "lookup", "code", "String", "Coupon"
     elif operation.operation is OperationType.MUTATION and root.name.value == "redeemCoupon":
-        kind, argument_name, input_type = "redeem", "input", "RedeemCouponInput"
-        leaves, objects, typename = PAYLOAD_LEAVES, PAYLOAD_OBJECTS, "RedeemCouponPayload"
+        kind, argument_name = "redeem", "input"
+        input_type, typename = "RedeemCouponInput", "RedeemCouponPayload"
     else:
         return None
     arguments = root.arguments or ()
@@ -180,7 +159,7 @@ def _plan(document: DocumentNode) -> Plan | None:
     else:
         return None
     budget = [MAX_ALIASES - (root.alias is not None)]
-    selections = _selections(root.selection_set, leaves, objects, typename, budget)
+    selections = _selections(root.selection_set, typename, budget)
     if selections is None:
         return None
     name = None if operation.name is None else operation.name.value
@@ -191,12 +170,9 @@ def _plan(document: DocumentNode) -> Plan | None:
 
 
 def _selections(
-    selection_set: SelectionSetNode,
-    leaves: dict[str, str],
-    objects: dict[str, tuple[dict[str, str], dict[str, Any], str]],
-    typename: str,
-    budget: list[int],
+    selection_set: SelectionSetNode, typename: str, budget: list[int]
 ) -> tuple[Selection, ...] | None:
+    leaves, objects = answerable_fields(typename)
     chosen: list[Selection] = []
     keys: set[str] = set()
     for node in selection_set.selections:
@@ -213,23 +189,60 @@ def _selections(
         elif name in leaves and node.selection_set is None:
             chosen.append(Selection(key, leaves[name]))
         elif name in objects and node.selection_set is not None:
-            child_leaves, child_objects, child_typename = objects[name]
-            children = _selections(
-                node.selection_set, child_leaves, child_objects, child_typename, budget
-            )
+            attribute, child_typename = objects[name]
+            children = _selections(node.selection_set, child_typename, budget)
             if children is None:
                 return None
-            chosen.append(Selection(key, name, children))
+            chosen.append(Selection(key, attribute, children))
         else:
             return None
     return tuple(chosen)
 
 
-# RedeemCouponPayload's object fields: GraphQL name -> (leaves, objects, type name).
-PAYLOAD_OBJECTS: dict[str, tuple[dict[str, str], dict[str, Any], str]] = {
-    "usage": (USAGE_LEAVES, {"coupon": (COUPON_LEAVES, {}, "Coupon")}, "Usage"),
-    "errors": (ERROR_LEAVES, {}, "CouponError"),
-}
+def answerable_fields(
+    typename: str, schema: strawberry.Schema | None = None
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """What the compiled paths may answer of `typename`, read from the schema itself:
+    leaves {GraphQL name: attribute} and objects {GraphQL name: (attribute, type name)}.
+
+    Only fields the schema answers by reading an attribute: no resolver, no permission
+    class, no extension (a permission class is an extension), and `RELATED`. A field that
+    gains a resolver or a permission class drops out of here by itself, and a document that
+    selects it takes the ordinary path, which runs the class: the compiled paths can never
+    show a caller what GraphQL execution would refuse.
+    """
+    if schema is None:
+        from graphql_api.schema import schema as served  # the package imports this module
+
+        return _served_fields(typename, served)
+    return _served_fields(typename, schema)
+
+
+@functools.cache
+def _served_fields(
+    typename: str, schema: strawberry.Schema
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    definition = schema.get_type_by_name(typename)
+    graphql_type = schema._schema.get_type(typename)  # strawberry's graphql-core schema
+    if not isinstance(definition, StrawberryObjectDefinition) or not isinstance(
+        graphql_type, GraphQLObjectType
+    ):
+        raise TypeError(f"{typename} is not an object type")
+    leaves: dict[str, str] = {}
+    objects: dict[str, tuple[str, str]] = {}
+    for field in definition.fields:
+        name = schema.config.name_converter.get_graphql_name(field)
+        if name not in graphql_type.fields:
+            continue  # strawberry.Private: not in the schema
+        guarded = bool(field.permission_classes or field.extensions)
+        plain = field.base_resolver is None and not guarded
+        named = get_named_type(graphql_type.fields[name].type)
+        if isinstance(named, GraphQLObjectType):
+            if plain or ((typename, name) in RELATED and not guarded):
+                objects[name] = (field.python_name, named.name)
+        elif plain:
+            leaves[name] = field.python_name
+    return leaves, objects
 
 
 def _value(value: Any) -> Any:

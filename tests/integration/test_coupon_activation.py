@@ -11,6 +11,9 @@ import pytest
 from tests.support.factories import create_timed_coupon, create_user_coupon, redeem
 from tests.support.graphql import GraphQLClient
 
+# Both answering paths, as an admin and as a storefront (see conftest).
+pytestmark = pytest.mark.every_answerer
+
 DEACTIVATE_COUPON = """
 mutation DeactivateCoupon($id: ID!) {
   deactivateCoupon(id: $id) {

@@ -11,6 +11,9 @@ import pytest
 from tests.support.factories import create_timed_coupon, create_user_coupon
 from tests.support.graphql import GraphQLClient
 
+# Both answering paths, as an admin and as a storefront (see conftest).
+pytestmark = pytest.mark.every_answerer
+
 COUPON_BY_CODE = """
 query CouponByCode($code: String!) {
   couponByCode(code: $code) { id code type status currentTotalUses maxTotalUses validUntil }

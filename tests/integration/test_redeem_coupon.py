@@ -15,6 +15,9 @@ from tests.support.factories import (
     redeem,
 )
 
+# Both answering paths, as an admin and as a storefront (see conftest).
+pytestmark = pytest.mark.every_answerer
+
 
 def error_codes(payload):
     return [error["code"] for error in payload["errors"]]
