@@ -32,6 +32,18 @@ class CouponByIdLoader(DataLoader[UUID, Coupon | None]):
         return [found.get(key) for key in keys]
 
 
+class HeldUsesByCouponLoader(DataLoader[UUID, int]):
+    """Live holds of many coupons in one statement (Coupon.heldUses)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[int]:
+        found = await coupon_queries.held_uses_of(self.db, keys)
+        return [found.get(key, 0) for key in keys]
+
+
 class CampaignByIdLoader(DataLoader[UUID, Campaign | None]):
     def __init__(self, db: Database) -> None:
         super().__init__()
@@ -64,6 +76,7 @@ class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
 class Loaders:
     coupon_by_id: CouponByIdLoader
     campaign_by_id: CampaignByIdLoader
+    held_uses: HeldUsesByCouponLoader
     usage_page: UsagePageByCouponLoader
 
     @classmethod
@@ -71,5 +84,6 @@ class Loaders:
         return cls(
             coupon_by_id=CouponByIdLoader(db),
             campaign_by_id=CampaignByIdLoader(db),
+            held_uses=HeldUsesByCouponLoader(db),
             usage_page=UsagePageByCouponLoader(db),
         )

@@ -20,31 +20,27 @@ coupons = cast(Table, Coupon.__table__)
 c = coupons.c
 campaigns = cast(Table, Campaign.__table__)
 
-# Every read of a coupon also asks the database for its effective status and live holds
-# (db/sql/coupon_status.sql, coupon_held_uses.sql): one rule, on the database's clock.
-# The status takes the coupon's campaign row, joined (a null row when it has none), so
-# that PostgreSQL inlines the rule into the query.
+# Every read of a coupon also asks the database for its effective status
+# (db/sql/coupon_status.sql): one rule, on the database's clock. The status takes the
+# coupon's campaign row, joined (a null row when it has none), so that PostgreSQL inlines
+# the rule into the query. Live holds are counted only when a client asks for them
+# (`held_uses_of`): every lookup would pay for them otherwise.
 _ROW: ColumnClause[Any] = literal_column("coupons")
 _CAMPAIGN: ColumnClause[Any] = literal_column("campaigns")
-READ = (
-    *coupons.c,
-    func.coupon_status(_ROW, _CAMPAIGN).label("effective_status"),
-    func.coupon_held_uses(_ROW).label("held_uses"),
-)
+READ = (*coupons.c, func.coupon_status(_ROW, _CAMPAIGN).label("effective_status"))
 WITH_CAMPAIGN = coupons.outerjoin(campaigns, campaigns.c.id == c.campaign_id)
 # After an INSERT or UPDATE (RETURNING cannot join): the row's own campaign, looked up.
 _OWN_CAMPAIGN: ColumnClause[Any] = literal_column(
     "(SELECT campaigns FROM campaigns WHERE campaigns.id = coupons.campaign_id)"
 )
-_RETURNED = (
-    *coupons.c,
-    func.coupon_status(_ROW, _OWN_CAMPAIGN).label("effective_status"),
-    func.coupon_held_uses(_ROW).label("held_uses"),
-)
+_RETURNED = (*coupons.c, func.coupon_status(_ROW, _OWN_CAMPAIGN).label("effective_status"))
+# The hottest read: a coupon without a campaign (most lookups) costs no join, and its
+# status inlines; a campaign's code looks its campaign up.
 HOT_READ = (
-    "SELECT coupons.*, coupon_status(coupons, campaigns) AS effective_status,"
-    " coupon_held_uses(coupons) AS held_uses"
-    " FROM coupons LEFT JOIN campaigns ON campaigns.id = coupons.campaign_id"
+    "SELECT coupons.*, CASE WHEN coupons.campaign_id IS NULL"
+    " THEN coupon_status(coupons, NULL::campaigns)"
+    " ELSE (SELECT coupon_status(coupons, k) FROM campaigns k WHERE k.id = coupons.campaign_id)"
+    " END AS effective_status FROM coupons"
 )
 
 
@@ -68,6 +64,12 @@ async def insert_coupon(session: AsyncSession, values: Mapping[str, Any]) -> Row
 
 async def coupon_by_code(hot: HotPool, code: str) -> Record | None:
     return await hot.fetchrow(f"{HOT_READ} WHERE coupons.code = $1", code)
+
+
+async def held_uses_of(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Live holds of each coupon (db/sql/coupon_held_uses.sql), in one statement."""
+    statement = select(c.id, func.coupon_held_uses(_ROW)).where(c.id.in_(ids))
+    return {row[0]: row[1] for row in (await session.execute(statement)).all()}
 
 
 async def coupons_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Row[Any]]:

@@ -41,7 +41,7 @@ async def call_coupon_redeem(
     hold_for: timedelta | None = None,
 ) -> Record:
     """One row: outcome, replayed, discount, final_amount, coupon (a `coupons` row),
-    coupon_status, held_uses, usage, reservation, reservation_status."""
+    coupon_status, usage, reservation, reservation_status."""
     return _one(
         await hot.fetchrow(
             REDEEM,
@@ -61,7 +61,7 @@ async def call_coupon_redeem(
 
 
 async def call_coupon_rollback(hot: HotPool, order_id: str, reason: str | None) -> Record:
-    """One row: outcome, replayed, coupon, coupon_status, held_uses, usage."""
+    """One row: outcome, replayed, coupon, coupon_status, usage."""
     return _one(await hot.fetchrow(ROLLBACK, order_id, reason))
 
 

@@ -19,7 +19,8 @@
 -- the order lock and the guessing counters: see the README's "Sharding by campaign".
 --
 -- outcome is 'OK' or the error code; replayed marks an answer given before (a retried
--- order, a retried hold). coupon_status and held_uses are the coupon's after the call.
+-- order, a retried hold). coupon_status is the coupon's after the call (its live holds are
+-- counted only when a client asks: coupon_held_uses).
 CREATE OR REPLACE FUNCTION coupon_redeem(
     p_mode text,
     p_code text,
@@ -39,7 +40,6 @@ CREATE OR REPLACE FUNCTION coupon_redeem(
     final_amount numeric,
     coupon coupons,
     coupon_status text,
-    held_uses integer,
     usage coupon_usages,
     reservation coupon_reservations
 )
@@ -290,7 +290,6 @@ BEGIN
     final_amount := v_final;
     coupon := c;
     coupon_status := coupon_status(c, k);
-    held_uses := coupon_held_uses(c);
     usage := u;
     reservation := h;
     RETURN NEXT;

@@ -67,16 +67,23 @@ class CouponNode:
     current_total_uses: int = strawberry.field(
         description="Redemptions recorded and not rolled back."
     )
-    held_uses: int = strawberry.field(
-        description="Live reservations of this code: uses held for orders until they are "
-        "redeemed, released or expire. An expired hold is not counted."
-    )
+
     status: CouponStatus = strawberry.field(description="The effective status as of this read.")
     created_by: str | None = strawberry.field(description="Who created it, as they said.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     campaign_id: strawberry.Private[UUID | None]
     usage_count: strawberry.Private[int]
+    counted_held_uses: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="Live reservations of this code: uses held for orders until they are "
+        "redeemed, released or expire. An expired hold is not counted."
+    )
+    async def held_uses(self, info: Info) -> int:
+        if self.counted_held_uses is not None:  # counted by the operation that answered it
+            return self.counted_held_uses
+        return await info.context.loaders.held_uses.load(UUID(self.id))
 
     @strawberry.field(
         description="The campaign this code belongs to (CAMPAIGN codes); null for other "
@@ -140,13 +147,13 @@ class CouponNode:
             max_uses_per_user=coupon.max_uses_per_user,
             max_total_uses=coupon.max_total_uses,
             current_total_uses=coupon.current_total_uses,
-            held_uses=coupon.held_uses,
             status=coupon.status,
             created_by=coupon.created_by,
             created_at=coupon.created_at,
             updated_at=coupon.updated_at,
             campaign_id=coupon.campaign_id,
             usage_count=coupon.usage_count,
+            counted_held_uses=coupon.held_uses,
         )
 
 

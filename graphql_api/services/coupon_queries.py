@@ -29,6 +29,12 @@ async def coupons_by_ids(db: Database, ids: Sequence[UUID]) -> dict[UUID, Coupon
     return {row.id: to_coupon(row._mapping) for row in rows}
 
 
+async def held_uses_of(db: Database, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Live holds of each coupon, counted now."""
+    async with db.single_statement() as session:
+        return await coupons.held_uses_of(session, ids)
+
+
 async def user_coupons(db: Database, user_id: str, page: PageRequest) -> Page[Coupon]:
     async with db.single_statement() as session:
         rows = await coupons.user_coupons_page(session, user_id, page.first, keyset(page))

@@ -53,7 +53,7 @@ async def rollback_redemption(hot: HotPool, order_id: str, reason: str | None) -
     row = await call_coupon_rollback(hot, order_id, reason)
     if row["outcome"] == "NOT_FOUND" or not present(row["usage"]):
         raise CouponError(ErrorCode.NOT_FOUND, "This order has no redemption", "orderId")
-    coupon = to_coupon(row["coupon"], row["coupon_status"], row["held_uses"])
+    coupon = to_coupon(row["coupon"], row["coupon_status"])
     return Rollback(usage=to_usage(row["usage"]), coupon=coupon, replayed=row["replayed"])
 
 

@@ -1,7 +1,8 @@
 """Database rows (SQLAlchemy row mappings, asyncpg records, or the row-typed columns the
 lifecycle functions return) to domain records. A column the database computed at the
-read (`effective_status`, `held_uses`) is taken from the row, or given by the caller when
-a function returned it beside a bare table row."""
+read (`effective_status`) is taken from the row, or given by the caller when a function
+returned it beside a bare table row, as the lifecycle functions return a coupon's live
+holds (`held_uses`; None when the read did not count them)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def to_coupon(row: Row, status: str | None = None, held_uses: int | None = None)
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         campaign_id=row["campaign_id"],
-        held_uses=row["held_uses"] if held_uses is None else held_uses,
+        held_uses=held_uses,
         rolled_back_uses=row["rolled_back_uses"],
     )
 

@@ -134,4 +134,4 @@ def _seconds(policy: GuessPolicy) -> float:
 
 
 def _coupon(row: Record) -> Coupon:
-    return to_coupon(row["coupon"], row["coupon_status"], row["held_uses"])
+    return to_coupon(row["coupon"], row["coupon_status"])

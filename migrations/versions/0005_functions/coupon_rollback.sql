@@ -12,7 +12,6 @@ RETURNS TABLE (
     replayed boolean,
     coupon coupons,
     coupon_status text,
-    held_uses integer,
     usage coupon_usages
 )
 LANGUAGE plpgsql AS $$
@@ -67,7 +66,6 @@ BEGIN
     END IF;
     coupon := c;
     coupon_status := coupon_status(c, k);
-    held_uses := coupon_held_uses(c);
     usage := u;
     RETURN NEXT;
 END
