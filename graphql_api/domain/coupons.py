@@ -40,7 +40,7 @@ class DiscountTerms:
 class Coupon:
     """A stored coupon, as read from the database, with what the database said of it at
     that moment: its effective `status` (db/sql/coupon_status.sql, the one home of the
-    rule) and, when the read counted them, its live holds."""
+    rule). Its live holds are counted apart, when a client asks (Coupon.heldUses)."""
 
     id: UUID
     code: str
@@ -59,7 +59,6 @@ class Coupon:
     created_at: datetime
     updated_at: datetime
     campaign_id: UUID | None = None
-    held_uses: int | None = None  # None: not counted by the read that made this record
     rolled_back_uses: int = 0
 
     @property

@@ -74,15 +74,12 @@ class CouponNode:
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
     campaign_id: strawberry.Private[UUID | None]
     usage_count: strawberry.Private[int]
-    counted_held_uses: strawberry.Private[int | None]
 
     @strawberry.field(
         description="Live reservations of this code: uses held for orders until they are "
         "redeemed, released or expire. An expired hold is not counted."
     )
     async def held_uses(self, info: Info) -> int:
-        if self.counted_held_uses is not None:  # counted by the operation that answered it
-            return self.counted_held_uses
         return await info.context.loaders.held_uses.load(UUID(self.id))
 
     @strawberry.field(
@@ -153,7 +150,6 @@ class CouponNode:
             updated_at=coupon.updated_at,
             campaign_id=coupon.campaign_id,
             usage_count=coupon.usage_count,
-            counted_held_uses=coupon.held_uses,
         )
 
 

@@ -1,8 +1,7 @@
 """Database rows (SQLAlchemy row mappings, asyncpg records, or the row-typed columns the
 lifecycle functions return) to domain records. A column the database computed at the
 read (`effective_status`) is taken from the row, or given by the caller when a function
-returned it beside a bare table row, as the lifecycle functions return a coupon's live
-holds (`held_uses`; None when the read did not count them)."""
+returned it beside a bare table row."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ def _address(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def to_coupon(row: Row, status: str | None = None, held_uses: int | None = None) -> Coupon:
+def to_coupon(row: Row, status: str | None = None) -> Coupon:
     return Coupon(
         id=row["id"],
         code=row["code"],
@@ -52,7 +51,6 @@ def to_coupon(row: Row, status: str | None = None, held_uses: int | None = None)
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         campaign_id=row["campaign_id"],
-        held_uses=held_uses,
         rolled_back_uses=row["rolled_back_uses"],
     )
 
