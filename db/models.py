@@ -49,6 +49,31 @@ class Base(DeclarativeBase):
     )
 
 
+def _terms_and_window() -> list[CheckConstraint]:
+    """The rules a coupon and a campaign share: what the discount may be, and a validity
+    window of moments that read back unchanged (migration 0004: not the driver's infinity
+    sentinels, nothing past year 9999). Named per table by the naming convention."""
+    return [
+        CheckConstraint("discount_value > 0", name="discount_value_positive"),
+        CheckConstraint(
+            "discount_type <> 'PERCENTAGE' OR discount_value <= 100", name="percentage_at_most_100"
+        ),
+        CheckConstraint(
+            "max_discount_amount IS NULL"
+            " OR (max_discount_amount > 0 AND discount_type = 'PERCENTAGE')",
+            name="cap_positive_on_percentage",
+        ),
+        CheckConstraint("min_order_value >= 0", name="min_order_value_not_negative"),
+        CheckConstraint("valid_until > valid_from", name="window_ordered"),
+        CheckConstraint(
+            f"valid_from BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_from_storable"
+        ),
+        CheckConstraint(
+            f"valid_until BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_until_storable"
+        ),
+    ]
+
+
 class Campaign(Base):
     """The rules and the shared budgets of many codes. Its counters move in the same
     transaction as the usage that moves them (`coupon_redeem`, `coupon_rollback`)."""
@@ -80,23 +105,7 @@ class Campaign(Base):
 
     __table_args__ = (
         CheckConstraint("length(btrim(name)) >= 1", name="name_not_blank"),
-        CheckConstraint("discount_value > 0", name="discount_value_positive"),
-        CheckConstraint(
-            "discount_type <> 'PERCENTAGE' OR discount_value <= 100", name="percentage_at_most_100"
-        ),
-        CheckConstraint(
-            "max_discount_amount IS NULL"
-            " OR (max_discount_amount > 0 AND discount_type = 'PERCENTAGE')",
-            name="cap_positive_on_percentage",
-        ),
-        CheckConstraint("min_order_value >= 0", name="min_order_value_not_negative"),
-        CheckConstraint("valid_until > valid_from", name="window_ordered"),
-        CheckConstraint(
-            f"valid_from BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_from_storable"
-        ),
-        CheckConstraint(
-            f"valid_until BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_until_storable"
-        ),
+        *_terms_and_window(),
         CheckConstraint("max_uses_per_code >= 1", name="max_uses_per_code_positive"),
         CheckConstraint(
             "max_uses_per_user IS NULL OR max_uses_per_user >= 1", name="max_uses_per_user_positive"
@@ -153,25 +162,7 @@ class Coupon(Base):
 
     __table_args__ = (
         CheckConstraint("code = upper(btrim(code)) AND length(code) >= 4", name="code_normalized"),
-        CheckConstraint("discount_value > 0", name="discount_value_positive"),
-        CheckConstraint(
-            "discount_type <> 'PERCENTAGE' OR discount_value <= 100", name="percentage_at_most_100"
-        ),
-        CheckConstraint(
-            "max_discount_amount IS NULL"
-            " OR (max_discount_amount > 0 AND discount_type = 'PERCENTAGE')",
-            name="cap_positive_on_percentage",
-        ),
-        CheckConstraint("min_order_value >= 0", name="min_order_value_not_negative"),
-        CheckConstraint("valid_until > valid_from", name="window_ordered"),
-        # Only moments that read back unchanged (migration 0004): not the driver's
-        # infinity sentinels, nothing past year 9999.
-        CheckConstraint(
-            f"valid_from BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_from_storable"
-        ),
-        CheckConstraint(
-            f"valid_until BETWEEN {_EARLIEST} AND {_LATEST}", name="valid_until_storable"
-        ),
+        *_terms_and_window(),
         CheckConstraint(
             "type <> 'USER_SPECIFIC' OR (user_id IS NOT NULL AND max_uses_per_user = 1"
             " AND max_total_uses = 1 AND valid_from IS NULL AND valid_until IS NULL)",
