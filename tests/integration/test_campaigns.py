@@ -3,7 +3,6 @@ codes under the campaign's shared limits and money budget."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,6 +15,7 @@ from tests.support.factories import (
     CAMPAIGN_FIELDS,
     CREATE_CAMPAIGN,
     campaign_input,
+    campaign_with_codes,
     create_campaign,
     create_timed_coupon,
     create_user_coupon,
@@ -110,33 +110,6 @@ def code_of(gql: GraphQLClient, code: str) -> dict[str, Any]:
 
 def redeems(gql: GraphQLClient, code: str, user: str, order: str, value: str = "50") -> list[str]:
     return error_codes(redeem(gql, code=code, userId=user, orderId=order, orderValue=value))
-
-
-CODES_AS_THE_JOB_WRITES_THEM = """
-INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
-                     max_discount_amount, min_order_value, description, valid_from, valid_until,
-                     max_uses_per_user, max_total_uses)
-SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value, k.max_discount_amount,
-       k.min_order_value, k.description, k.valid_from, k.valid_until, k.max_uses_per_code,
-       k.max_uses_per_code
-FROM unnest($2::text[]) AS drawn(code) CROSS JOIN campaigns k WHERE k.id = $1::uuid
-"""
-
-
-def campaign_with_codes(
-    gql: GraphQLClient, db: Database, count: int, **terms: Any
-) -> tuple[str, list[str]]:
-    """A campaign and `count` codes, written as its generation job writes them (the job is
-    test_generate_codes' subject; waiting for a worker here would only make this slow)."""
-    campaign = create_campaign(gql, **terms)
-    codes = [f"TEST-{secrets.token_hex(5).upper()}" for _ in range(count)]
-    db.execute(CODES_AS_THE_JOB_WRITES_THEM, campaign["id"], codes)
-    db.execute(
-        "UPDATE campaigns SET code_count = code_count + $2 WHERE id = $1::uuid",
-        campaign["id"],
-        count,
-    )
-    return campaign["id"], codes
 
 
 # --- createCampaign --------------------------------------------------------------------------

@@ -4,17 +4,15 @@ holds counted), and no refusal is given that the rows do not justify."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.support.database import Database
 from tests.support.factories import (
-    create_campaign,
+    campaign_with_codes,
     create_timed_coupon,
     redeem,
     release,
@@ -73,33 +71,6 @@ EXPIRE = (
     " expires_at = now() - interval '1 second'"
     " WHERE order_id = $1 AND status = 'HELD' AND expires_at > now()"
 )
-
-
-CODES_AS_THE_JOB_WRITES_THEM = """
-INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
-                     max_discount_amount, min_order_value, description, valid_from, valid_until,
-                     max_uses_per_user, max_total_uses)
-SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value, k.max_discount_amount,
-       k.min_order_value, k.description, k.valid_from, k.valid_until, k.max_uses_per_code,
-       k.max_uses_per_code
-FROM unnest($2::text[]) AS drawn(code) CROSS JOIN campaigns k WHERE k.id = $1::uuid
-"""
-
-
-def campaign_with_codes(
-    gql: GraphQLClient, db: Database, count: int, **terms: Any
-) -> tuple[str, list[str]]:
-    """A campaign and `count` codes, written as its generation job writes them (the job is
-    test_generate_codes' subject; waiting for a worker here would only make this slow)."""
-    campaign = create_campaign(gql, **terms)
-    codes = [f"TEST-{secrets.token_hex(5).upper()}" for _ in range(count)]
-    db.execute(CODES_AS_THE_JOB_WRITES_THEM, campaign["id"], codes)
-    db.execute(
-        "UPDATE campaigns SET code_count = code_count + $2 WHERE id = $1::uuid",
-        campaign["id"],
-        count,
-    )
-    return campaign["id"], codes
 
 
 @dataclass(frozen=True)

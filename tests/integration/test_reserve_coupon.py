@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections import Counter
 from typing import Any
 
@@ -14,7 +13,7 @@ from tests.support.database import Database
 from tests.support.factories import (
     REDEEM_COUPON,
     RESERVE_COUPON,
-    create_campaign,
+    campaign_with_codes,
     create_timed_coupon,
     create_user_coupon,
     redeem,
@@ -88,33 +87,6 @@ def hold(gql: GraphQLClient, code: str, user: str, order: str, value: str = "50"
     payload = reserve(gql, code=code, userId=user, orderId=order, orderValue=value)
     assert payload["errors"] == [], payload["errors"]
     return payload
-
-
-CODES_AS_THE_JOB_WRITES_THEM = """
-INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
-                     max_discount_amount, min_order_value, description, valid_from, valid_until,
-                     max_uses_per_user, max_total_uses)
-SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value, k.max_discount_amount,
-       k.min_order_value, k.description, k.valid_from, k.valid_until, k.max_uses_per_code,
-       k.max_uses_per_code
-FROM unnest($2::text[]) AS drawn(code) CROSS JOIN campaigns k WHERE k.id = $1::uuid
-"""
-
-
-def campaign_with_codes(
-    gql: GraphQLClient, db: Database, count: int, **terms: Any
-) -> tuple[str, list[str]]:
-    """A campaign and `count` codes, written as its generation job writes them (the job is
-    test_generate_codes' subject; waiting for a worker here would only make this slow)."""
-    campaign = create_campaign(gql, **terms)
-    codes = [f"TEST-{secrets.token_hex(5).upper()}" for _ in range(count)]
-    db.execute(CODES_AS_THE_JOB_WRITES_THEM, campaign["id"], codes)
-    db.execute(
-        "UPDATE campaigns SET code_count = code_count + $2 WHERE id = $1::uuid",
-        campaign["id"],
-        count,
-    )
-    return campaign["id"], codes
 
 
 # --- a hold counts -------------------------------------------------------------------------

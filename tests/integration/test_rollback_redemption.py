@@ -3,7 +3,6 @@ given back to the coupon, the user and the campaign. Idempotent; the order is fr
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from tests.support.database import Database
 from tests.support.factories import (
     ROLLBACK_REDEMPTION,
-    create_campaign,
+    campaign_with_codes,
     create_timed_coupon,
     create_user_coupon,
     redeem,
@@ -71,33 +70,6 @@ def recorded(db: Database, order_id: str) -> list[dict[str, Any]]:
         order_id,
     )
     return [dict(row) for row in rows]
-
-
-CODES_AS_THE_JOB_WRITES_THEM = """
-INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
-                     max_discount_amount, min_order_value, description, valid_from, valid_until,
-                     max_uses_per_user, max_total_uses)
-SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value, k.max_discount_amount,
-       k.min_order_value, k.description, k.valid_from, k.valid_until, k.max_uses_per_code,
-       k.max_uses_per_code
-FROM unnest($2::text[]) AS drawn(code) CROSS JOIN campaigns k WHERE k.id = $1::uuid
-"""
-
-
-def campaign_with_codes(
-    gql: GraphQLClient, db: Database, count: int, **terms: Any
-) -> tuple[str, list[str]]:
-    """A campaign and `count` codes, written as its generation job writes them (the job is
-    test_generate_codes' subject; waiting for a worker here would only make this slow)."""
-    campaign = create_campaign(gql, **terms)
-    codes = [f"TEST-{secrets.token_hex(5).upper()}" for _ in range(count)]
-    db.execute(CODES_AS_THE_JOB_WRITES_THEM, campaign["id"], codes)
-    db.execute(
-        "UPDATE campaigns SET code_count = code_count + $2 WHERE id = $1::uuid",
-        campaign["id"],
-        count,
-    )
-    return campaign["id"], codes
 
 
 def test_a_rollback_gives_back_every_count(gql, db):

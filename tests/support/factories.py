@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.support.database import Database
 from tests.support.graphql import GraphQLClient
 
 COUPON_FIELDS = """
@@ -229,3 +231,31 @@ def rollback(gql: GraphQLClient, order_id: str, reason: str | None = None) -> di
         fields["reason"] = reason
     payload: dict[str, Any] = gql(ROLLBACK_REDEMPTION, {"input": fields})["rollbackRedemption"]
     return payload
+
+
+CODES_AS_THE_JOB_WRITES_THEM = """
+INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
+                     max_discount_amount, min_order_value, description, valid_from, valid_until,
+                     max_uses_per_user, max_total_uses)
+SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value, k.max_discount_amount,
+       k.min_order_value, k.description, k.valid_from, k.valid_until, k.max_uses_per_code,
+       k.max_uses_per_code
+FROM unnest($2::text[]) AS drawn(code) CROSS JOIN campaigns k WHERE k.id = $1::uuid
+"""
+
+
+def campaign_with_codes(
+    gql: GraphQLClient, db: Database, count: int, **terms: Any
+) -> tuple[str, list[str]]:
+    """A campaign and `count` codes, written as its generation job writes them (the
+    statement of db/queries/campaigns.py, with codes of the test's own: the job is
+    test_generate_codes' subject, and waiting for a worker here would only make this slow)."""
+    campaign = create_campaign(gql, **terms)
+    codes = [f"TEST-{secrets.token_hex(5).upper()}" for _ in range(count)]
+    db.execute(CODES_AS_THE_JOB_WRITES_THEM, campaign["id"], codes)
+    db.execute(
+        "UPDATE campaigns SET code_count = code_count + $2 WHERE id = $1::uuid",
+        campaign["id"],
+        count,
+    )
+    return campaign["id"], codes
