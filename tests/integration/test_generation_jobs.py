@@ -8,14 +8,21 @@ taken up again by another and finishes with exactly the requested count, never m
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from collections.abc import Iterator
+from uuid import UUID
 
 import pytest
 
+from db.engine import Database as ServiceDatabase
+from db.engine import create_engine
 from db.migrate import upgrade_to_head
-from tests.support.database import Database, throwaway_database
+from db.queries import campaigns
+from graphql_api.domain.campaigns import JobStatus
+from graphql_api.services import code_generation
+from tests.support.database import Database, run_sync, throwaway_database
 from tests.support.workers import COUPONS_WORKER, wait_for, worker_processes
 
 JOB = "SELECT status::text FROM code_generation_jobs WHERE id = $1"
@@ -96,3 +103,65 @@ def test_a_job_whose_worker_is_killed_part_way_is_finished_by_another(url):
     # then the job finished from where it was, with exactly the requested codes
     assert 0 < written_before < 150_000
     assert_exactly(db, job_id, 150_000)
+
+
+async def _run_at_once(url: str, job_id: str, runners: int, batch: int) -> list[object]:
+    engine = create_engine(url)
+    try:
+        service_db = ServiceDatabase(engine)
+        runs = [
+            code_generation.run_generation_job(service_db, UUID(job_id), batch=batch, lanes=3)
+            for _ in range(runners)
+        ]
+        return list(await asyncio.gather(*runs))
+    finally:
+        await engine.dispose()
+
+
+def test_runners_and_lanes_at_once_write_exactly_the_requested_codes(url):
+    # given a job whose count is no multiple of anything the runners draw
+    db = Database(url)
+    job_id = new_job(db, 10_007)
+    # when three runners of three lanes each write it at once, in small batches, so that
+    # near the end their batches together draw more than is left
+    statuses = run_sync(_run_at_once(url, job_id, runners=3, batch=700))
+    # then one of them saw it succeed, and the count is exact: no batch overshot
+    assert JobStatus.SUCCEEDED in statuses
+    assert db.value(JOB, job_id) == "SUCCEEDED"
+    assert_exactly(db, job_id, 10_007)
+
+
+async def _insert(url: str, campaign_id: UUID, codes: list[str]) -> int:
+    engine = create_engine(url)
+    try:
+        async with ServiceDatabase(engine).transaction() as session:
+            return await campaigns.insert_codes(session, campaign_id, codes)
+    finally:
+        await engine.dispose()
+
+
+def test_a_batch_holding_a_taken_code_writes_the_others():
+    # given a code that is taken (by a coupon of any kind)
+    with throwaway_database() as database_url:
+        upgrade_to_head(database_url)
+        db = Database(database_url)
+        campaign_id = db.value(
+            "INSERT INTO campaigns (name, discount_type, discount_value)"
+            " VALUES ('Flyer', 'FIXED', 5) RETURNING id"
+        )
+        db.execute(
+            "INSERT INTO coupons (code, type, discount_type, discount_value, max_uses_per_user,"
+            " valid_from, valid_until) VALUES ('FLY-TAKEN', 'TIME_SPECIFIC', 'FIXED', 1, 1,"
+            " now(), now() + interval '1 day')"
+        )
+        # when a batch with it is inserted
+        batch = ["FLY-AAAAAA", "FLY-TAKEN", "FLY-ZZZZZZ"]
+        written = run_sync(_insert(database_url, campaign_id, batch))
+        # then the free codes are written, the taken one is left as it was
+        assert written == 2
+        rows = db.fetch("SELECT code, type::text FROM coupons ORDER BY code")
+        assert [tuple(row) for row in rows] == [
+            ("FLY-AAAAAA", "CAMPAIGN"),
+            ("FLY-TAKEN", "TIME_SPECIFIC"),
+            ("FLY-ZZZZZZ", "CAMPAIGN"),
+        ]
