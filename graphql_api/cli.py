@@ -1,4 +1,5 @@
-"""The `coupons` command: a click group of serve, worker, migrate and export-schema."""
+"""The `coupons` command: a click group of serve, worker, migrate, export-schema, and the
+campaign code commands of code_commands.py (generate-codes, import-codes)."""
 
 from __future__ import annotations
 
@@ -176,6 +177,17 @@ def export_schema() -> None:
     from graphql_api.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
+
+
+def _add_code_commands() -> None:
+    # Their own module: they use the helpers below, which it imports when a command runs.
+    from graphql_api.code_commands import generate_codes, import_codes
+
+    coupons.add_command(generate_codes)
+    coupons.add_command(import_codes)
+
+
+_add_code_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -154,20 +154,21 @@ async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> None:
 
 # A campaign's code carries a copy of the campaign's terms and window, made when the code
 # is: the redemption function reads one row for the terms, and a campaign's terms do not
-# change after it is created. Its own use limit is maxUsesPerCode.
+# change after it is created. Its own use limit is maxUsesPerCode. `{rows}` names the new
+# codes, one `code` column; generation and import both write codes through this.
 _INSERT_CODES = """
     INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
                          max_discount_amount, min_order_value, description,
                          valid_from, valid_until, max_uses_per_user, max_total_uses)
-    SELECT drawn.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
+    SELECT new.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
            k.max_discount_amount, k.min_order_value, k.description,
            k.valid_from, k.valid_until, k.max_uses_per_code, k.max_uses_per_code
-    FROM unnest(CAST(:codes AS text[])) AS drawn(code)
-    CROSS JOIN campaigns k
+    FROM {rows} CROSS JOIN campaigns k
     WHERE k.id = :campaign_id
 """
-_INSERT_ALL_CODES = text(_INSERT_CODES)
-_INSERT_FREE_CODES = text(_INSERT_CODES + "ON CONFLICT (code) DO NOTHING")
+_DRAWN = "unnest(CAST(:codes AS text[])) AS new(code)"
+_INSERT_ALL_CODES = text(_INSERT_CODES.format(rows=_DRAWN))
+_INSERT_FREE_CODES = text(_INSERT_CODES.format(rows=_DRAWN) + "ON CONFLICT (code) DO NOTHING")
 
 
 async def insert_codes(session: AsyncSession, campaign_id: UUID, codes: Sequence[str]) -> int:
@@ -186,6 +187,81 @@ async def insert_codes(session: AsyncSession, campaign_id: UUID, codes: Sequence
             raise
         result = await session.execute(_INSERT_FREE_CODES, values)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# An import's lines are staged in a temporary table first (line number, code), so that a
+# file that turns out not to be text writes nothing, duplicates in the file are found by
+# the database (in constant memory here), and every line skipped keeps its number.
+_STAGING = text(
+    "CREATE TEMPORARY TABLE import_lines (line integer PRIMARY KEY, code text NOT NULL)"
+    " ON COMMIT DROP"
+)
+_STAGE = text(
+    "INSERT INTO import_lines (line, code)"
+    " SELECT * FROM unnest(CAST(:lines AS integer[]), CAST(:codes AS text[]))"
+)
+# The later lines of a code the file names more than once, with the first line naming it;
+# only the first stays staged.
+_DROP_REPEATS = text(
+    """
+    WITH firsts AS (
+        SELECT code, min(line) AS first_line FROM import_lines
+        GROUP BY code HAVING count(*) > 1
+    ), dropped AS (
+        DELETE FROM import_lines i USING firsts f
+        WHERE i.code = f.code AND i.line > f.first_line
+        RETURNING i.line, i.code, f.first_line
+    )
+    SELECT line, code, first_line FROM dropped ORDER BY line
+    """
+)
+# One stretch of staged lines written as codes; answers how many were written and the
+# lines whose code was already taken (by any coupon, of any campaign), in line order.
+_WRITE_STAGED_TEMPLATE = """
+    WITH chunk AS (SELECT line, code FROM import_lines WHERE line > :after AND line <= :upto),
+    written AS ({insert} ON CONFLICT (code) DO NOTHING RETURNING code)
+    SELECT (SELECT count(*) FROM written) AS written,
+           ARRAY(SELECT line FROM chunk WHERE code NOT IN (SELECT code FROM written)
+                 ORDER BY line) AS taken_lines,
+           ARRAY(SELECT code FROM chunk WHERE code NOT IN (SELECT code FROM written)
+                 ORDER BY line) AS taken_codes
+"""
+_WRITE_STAGED = text(
+    _WRITE_STAGED_TEMPLATE.format(
+        insert=_INSERT_CODES.format(rows="(SELECT code FROM chunk ORDER BY code) AS new")
+    )
+)
+
+
+async def create_import_staging(session: AsyncSession) -> None:
+    """The import's staging table, dropped when the transaction ends."""
+    await session.execute(_STAGING)
+
+
+async def stage_import_lines(
+    session: AsyncSession, lines: Sequence[int], codes: Sequence[str]
+) -> None:
+    await session.execute(_STAGE, {"lines": list(lines), "codes": list(codes)})
+
+
+async def drop_repeated_lines(session: AsyncSession) -> AsyncIterator[Row[Any]]:
+    """(line, code, first_line) of every repeat in the file, in line order, streamed."""
+    result = await session.stream(_DROP_REPEATS)
+    async for row in result:
+        yield row
+
+
+async def write_staged_lines(
+    session: AsyncSession, campaign_id: UUID, after: int, upto: int
+) -> tuple[int, list[tuple[int, str]]]:
+    """Write the staged lines numbered after < line <= upto as the campaign's codes.
+    (codes written, [(line, code) already taken])."""
+    row = (
+        await session.execute(
+            _WRITE_STAGED, {"campaign_id": campaign_id, "after": after, "upto": upto}
+        )
+    ).one()
+    return int(row.written), list(zip(row.taken_lines, row.taken_codes, strict=True))
 
 
 async def codes_pending(session: AsyncSession, campaign_id: UUID) -> int:

@@ -19,10 +19,12 @@ import asyncio
 import logging
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from db.engine import Database
 from db.queries import campaigns
 from graphql_api.domain.campaign_rules import GenerationRequest, check_code_space
-from graphql_api.domain.campaigns import CampaignStatus, CodeGenerationJob, JobStatus
+from graphql_api.domain.campaigns import Campaign, CampaignStatus, CodeGenerationJob, JobStatus
 from graphql_api.domain.codes import draw_codes
 from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.services.records import to_campaign, to_job
@@ -44,16 +46,7 @@ async def request_codes(
     """Record a PENDING job for `request.count` codes. Raises NOT_FOUND (no campaign),
     INACTIVE or EXPIRED (a campaign that takes no codes), INVALID_INPUT on `length`."""
     async with db.transaction() as session:
-        row = await campaigns.campaign_for_update(session, campaign_id)
-        if row is None:
-            raise CouponError(
-                ErrorCode.NOT_FOUND, f"No campaign with id {campaign_id}", "campaignId"
-            )
-        campaign = to_campaign(row._mapping)
-        if campaign.status is CampaignStatus.INACTIVE:
-            raise CouponError(ErrorCode.INACTIVE, "This campaign is not active", "campaignId")
-        if campaign.status is CampaignStatus.EXPIRED:
-            raise CouponError(ErrorCode.EXPIRED, "This campaign has ended", "campaignId")
+        campaign = await campaign_taking_codes(session, campaign_id, lock=True)
         pending = await campaigns.codes_pending(session, campaign_id)
         check_code_space(request, campaign.code_count + pending)
         job = await campaigns.insert_job(
@@ -66,6 +59,27 @@ async def request_codes(
             },
         )
     return to_job(job._mapping)
+
+
+async def campaign_taking_codes(
+    session: AsyncSession, campaign_id: UUID, *, lock: bool
+) -> Campaign:
+    """The campaign, if it may take new codes (generated or imported); with `lock`, its row
+    is locked until the transaction ends. Raises NOT_FOUND (no campaign), INACTIVE (paused)
+    or EXPIRED (ended)."""
+    if lock:
+        row = await campaigns.campaign_for_update(session, campaign_id)
+    else:
+        found = await campaigns.campaigns_by_ids(session, [campaign_id])
+        row = found[0] if found else None
+    if row is None:
+        raise CouponError(ErrorCode.NOT_FOUND, f"No campaign with id {campaign_id}", "campaignId")
+    campaign = to_campaign(row._mapping)
+    if campaign.status is CampaignStatus.INACTIVE:
+        raise CouponError(ErrorCode.INACTIVE, "This campaign is not active", "campaignId")
+    if campaign.status is CampaignStatus.EXPIRED:
+        raise CouponError(ErrorCode.EXPIRED, "This campaign has ended", "campaignId")
+    return campaign
 
 
 async def job_by_id(db: Database, job_id: UUID) -> CodeGenerationJob | None:

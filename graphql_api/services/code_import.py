@@ -1,0 +1,127 @@
+"""Importing a campaign's codes from a file: every line written, or skipped with its reason.
+
+`import_codes` runs in one transaction, so that a file found not to be text half-way
+writes nothing, and a crash leaves no half import: the lines are staged in a temporary
+table as they are read (in batches, in constant memory), repeats within the file are
+found and dropped by the database, then the staged codes are written in stretches of
+`WRITE_BATCH` lines, skipping codes that any coupon already has. The campaign's row is
+touched once, at the end (its `codeCount`), so redemptions of its codes never wait for
+an import. Codes are read as a shop's own codes are (domain/code_files.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+from db.engine import Database
+from db.queries import campaigns
+from graphql_api.domain.code_files import CodeLine
+from graphql_api.domain.errors import invalid
+from graphql_api.services.code_generation import campaign_taking_codes
+
+STAGE_BATCH = 10_000
+WRITE_BATCH = 20_000
+
+
+class Skip(Enum):
+    """Why a line of the file was not written."""
+
+    INVALID = "invalid"
+    REPEATED = "repeated in the file"
+    TAKEN = "already in the service"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedLine:
+    """A line not written: its number, its code (None when it is not one) and why; for a
+    REPEATED line, `first_line` is the line that named the code first."""
+
+    number: int
+    skip: Skip
+    code: str | None = None
+    detail: str | None = None
+    first_line: int | None = None
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What an import did, line by line counted."""
+
+    campaign_name: str
+    lines: int = 0  # lines that named a code, well or badly (not headers, not blank)
+    written: int = 0
+    invalid: int = 0
+    repeated: int = 0
+    taken: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return self.invalid + self.repeated + self.taken
+
+
+async def import_codes(
+    db: Database,
+    campaign_id: UUID,
+    lines: Iterable[CodeLine],
+    *,
+    on_skipped: Callable[[SkippedLine], None],
+    on_read: Callable[[int], None] = lambda _count: None,
+    on_written: Callable[[int, int], None] = lambda _done, _total: None,
+) -> ImportSummary:
+    """Add the codes of `lines` to the campaign; every line not written is told to
+    `on_skipped` (in line order within each kind), progress to `on_read` (lines read so
+    far) and `on_written` (staged codes handled, of all staged).
+
+    Raises CouponError NOT_FOUND / INACTIVE / EXPIRED (the campaign takes no codes),
+    INVALID_INPUT on `file` when it names no code at all, and NotTextError (from reading
+    `lines`) when the file is not text: in each case nothing is written.
+    """
+    async with db.transaction() as session:
+        campaign = await campaign_taking_codes(session, campaign_id, lock=False)
+        summary = ImportSummary(campaign.name)
+        await campaigns.create_import_staging(session)
+        numbers: list[int] = []
+        codes: list[str] = []
+        staged = last_line = 0
+        for line in lines:
+            summary.lines += 1
+            last_line = line.number
+            if line.code is None:
+                summary.invalid += 1
+                on_skipped(SkippedLine(line.number, Skip.INVALID, detail=line.problem))
+            else:
+                numbers.append(line.number)
+                codes.append(line.code)
+            if len(numbers) >= STAGE_BATCH:
+                await campaigns.stage_import_lines(session, numbers, codes)
+                staged += len(numbers)
+                numbers, codes = [], []
+            if summary.lines % 1_000 == 0:
+                on_read(summary.lines)
+        if numbers:
+            await campaigns.stage_import_lines(session, numbers, codes)
+            staged += len(numbers)
+        on_read(summary.lines)
+        if summary.lines == 0:
+            raise invalid("file", "the file names no codes: it is empty, or a header alone")
+
+        async for repeat in campaigns.drop_repeated_lines(session):
+            summary.repeated += 1
+            on_skipped(
+                SkippedLine(repeat.line, Skip.REPEATED, repeat.code, first_line=repeat.first_line)
+            )
+        to_write = staged - summary.repeated
+        for after in range(0, last_line, WRITE_BATCH):
+            written, taken = await campaigns.write_staged_lines(
+                session, campaign_id, after, after + WRITE_BATCH
+            )
+            summary.written += written
+            for number, code in taken:
+                summary.taken += 1
+                on_skipped(SkippedLine(number, Skip.TAKEN, code))
+            on_written(summary.written + summary.taken, to_write)
+        await campaigns.add_codes(session, campaign_id, summary.written)
+    return summary
