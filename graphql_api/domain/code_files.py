@@ -103,8 +103,10 @@ def _text_lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
         if len(chunk) >= MAX_LINE_BYTES and not chunk.endswith(b"\n"):
             # Every piece is still checked, each from a fresh decoder: a piece may end, or
             # the next begin, inside a character; bytes that can never be UTF-8 still show.
-            while chunk and not chunk.endswith(b"\n"):
+            while True:
                 _decode(number, chunk, whole=False)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
                 chunk = stream.readline(MAX_LINE_BYTES)
             yield number, None
             continue
