@@ -1,4 +1,4 @@
-"""The engine, and the two kinds of session the service uses, named for what they are."""
+"""The engine, and the kinds of session the service uses, named for what they are."""
 
 from __future__ import annotations
 
@@ -53,13 +53,15 @@ def create_engine(
 
 
 class Database:
-    """The two ways to the database, one pool, and no way to mistake one for the other.
+    """The ways to the database, one pool, and no way to mistake one for another.
 
     `single_statement()` runs in autocommit: each statement is its own transaction. It is
     for reads and for a write that is one statement (or one call of a database function):
     no BEGIN and COMMIT round trips, and a row lock lasts as long as the statement and no
     longer. `transaction()` is a real transaction: everything inside commits together or
     not at all (a code generation batch with its progress, a campaign with its job).
+    `snapshot()` is a read-only transaction that sees one moment of the database however
+    long it reads (an export), and can write nothing.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -68,6 +70,10 @@ class Database:
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
         self._transactional = async_sessionmaker(engine, expire_on_commit=False)
+        self._snapshot = async_sessionmaker(
+            engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True),
+            expire_on_commit=False,
+        )
 
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[AsyncSession]:
@@ -79,4 +85,11 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside BEGIN ... COMMIT; an exception rolls all of it back."""
         async with self._transactional.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A session inside BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY: every statement
+        sees the rows as they were at its first, and a write is refused."""
+        async with self._snapshot.begin() as session:
             yield session

@@ -257,6 +257,14 @@ class Usage(Base):
             "user_id",
             postgresql_where=text("campaign_id IS NOT NULL"),
         ),
+        # A campaign's usages in the order they were made (exports of usages.csv).
+        Index(
+            "ix_coupon_usages_campaign_newest",
+            "campaign_id",
+            text("used_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("campaign_id IS NOT NULL"),
+        ),
         CheckConstraint("order_value > 0", name="order_value_positive"),
         CheckConstraint(
             "discount_applied >= 0 AND discount_applied <= order_value", name="discount_in_range"

@@ -79,6 +79,6 @@ class AccessLogMiddleware:
 
 
 def _http_outcome(status: int) -> str:
-    return {401: "unauthenticated", 413: "too_large"}.get(
+    return {401: "unauthenticated", 403: "forbidden", 413: "too_large"}.get(
         status, "ok" if status < 400 else "bad_request" if status < 500 else "internal_error"
     )

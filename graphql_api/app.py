@@ -25,6 +25,8 @@ from graphql_api.access_log import AccessLogMiddleware
 from graphql_api.auth import ApiKeyMiddleware
 from graphql_api.body_limit import BodyLimitMiddleware
 from graphql_api.deadline import within_deadline
+from graphql_api.exports import PATHS as EXPORT_PATHS
+from graphql_api.exports import export_routes
 from graphql_api.http_view import GraphQLView
 from graphql_api.json_response import (
     UNAVAILABLE_MESSAGE,
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *export_routes(db, settings.request_timeout),
             # In production the root points nowhere: it is a plain 404 there.
             *([] if settings.production else [Route("/", home, methods=["GET"])]),
         ],
@@ -140,7 +143,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AccessLogMiddleware),  # logs the status the last line answered
             Middleware(UnhandledErrorMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-            Middleware(ApiKeyMiddleware, keys=settings.keys, paths=("/graphql",)),
+            Middleware(
+                ApiKeyMiddleware, keys=settings.keys, paths=("/graphql", *EXPORT_PATHS.values())
+            ),
             *(
                 [Middleware(CompiledOperations, settings=settings, hot=hot, policy=policy)]
                 if settings.compiled_operations

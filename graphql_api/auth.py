@@ -29,6 +29,7 @@ ADMIN = Caller("admin")
 current_caller: ContextVar[Caller | None] = ContextVar("current_caller", default=None)
 
 UNAUTHENTICATED_MESSAGE = "A valid API key is required: send Authorization: Bearer <key>"
+CHALLENGE = 'Bearer realm="coupons"'
 
 
 def authenticate(keys: list[tuple[Role, str]], authorization: str | None) -> Caller | None:
@@ -47,6 +48,8 @@ def authenticate(keys: list[tuple[Role, str]], authorization: str | None) -> Cal
 
 def _wants_graphiql(scope: Scope) -> bool:
     """A browser asking for the GraphiQL page itself, which carries no data."""
+    if scope["path"] != "/graphql":
+        return False  # another keyed path (an export) has no page to show without a key
     if scope["method"] != "GET" or "query" in parse_qs(scope["query_string"].decode("latin-1")):
         return False
     accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
@@ -77,7 +80,7 @@ class ApiKeyMiddleware:
                     send,
                     401,
                     UNAUTHENTICATED_MESSAGE,
-                    (b"www-authenticate", b'Bearer realm="coupons"'),
+                    (b"www-authenticate", CHALLENGE.encode()),
                 )
                 return
             state["caller"] = caller

@@ -1,8 +1,9 @@
-"""The `coupons` command: a click group of serve, worker, migrate, export-schema, and the
-campaign code commands of code_commands.py (generate-codes, import-codes)."""
+"""The `coupons` command: a click group of serve, worker, migrate, export and export-schema,
+and the campaign code commands of code_commands.py (generate-codes, import-codes)."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -14,6 +15,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import BinaryIO
 
 import click
 from pydantic import AliasChoices, ValidationError
@@ -21,8 +23,18 @@ from pydantic_core import ErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from db.engine import Database, create_engine
 from db.migrate import upgrade_to_head
+from graphql_api.domain.errors import CouponError
 from graphql_api.logs import configure_logging
+from graphql_api.progress import Progress
+from graphql_api.services.exports import (
+    ExportKind,
+    ExportRequest,
+    OnRows,
+    export_request,
+    open_export,
+)
 from graphql_api.settings import Settings, UnsafeSettingsError, get_settings
 
 log = logging.getLogger("coupons")
@@ -37,6 +49,12 @@ class CommandFailed(click.ClickException):
 
 class SettingsRefused(CommandFailed):
     """Settings that will not do: exit status 2, as for a command line that will not."""
+
+    exit_code = 2
+
+
+class ExportRefused(CommandFailed):
+    """An export that will not run (bad arguments, an unknown campaign): exit status 2."""
 
     exit_code = 2
 
@@ -171,6 +189,82 @@ def migrate() -> None:
     log.info("database is at the newest schema")
 
 
+@coupons.command("export")
+@click.argument("what", type=click.Choice([kind.value for kind in ExportKind]))
+@click.option(
+    "--campaign",
+    "campaign_id",
+    metavar="ID",
+    help="The campaign (a UUID): its codes, or the usages of every one of its codes.",
+)
+@click.option(
+    "--coupon",
+    "coupon_id",
+    metavar="ID",
+    help="usages only, instead of --campaign: the usages of this one coupon (a UUID).",
+)
+def export(what: str, campaign_id: str | None, coupon_id: str | None) -> None:
+    """Write a campaign's codes, or usages, to standard output as CSV.
+
+    The same bytes as GET /exports/codes.csv or /exports/usages.csv: a header row, then
+    every row oldest first, read from one snapshot in constant memory. Exit status 0 when
+    every row is written, 2 for bad arguments or an unknown campaign or coupon (nothing on
+    standard output), 1 when the database fails.
+    """
+    try:
+        request = export_request(
+            ExportKind(what), campaign_id, coupon_id, names=("--campaign", "--coupon")
+        )
+    except CouponError as refusal:
+        raise ExportRefused(refusal.message) from None
+    settings = load_settings()
+    with database_url(settings) as url:
+        progress = Progress(None, "rows", f"exporting {what}")
+        try:
+            with progress:
+                asyncio.run(
+                    write_export(url, settings, request, sys.stdout.buffer, progress.advance)
+                )
+        except CouponError as refusal:  # the campaign or coupon is not there
+            raise ExportRefused(refusal.message) from None
+        except (OSError, DBAPIError) as error:
+            if isinstance(error, BrokenPipeError):  # `coupons export ... | head`: a reader
+                raise CommandFailed("standard output was closed before the export ended") from None
+            raise CommandFailed(database_failure(url, error)) from None
+    click.echo(
+        f"exported {progress.done:,} rows in {progress.elapsed:.1f} s "
+        f"({progress.rate():,.0f} rows/s)",
+        err=True,
+    )
+
+
+async def write_export(
+    url: str,
+    settings: Settings,
+    request: ExportRequest,
+    out: BinaryIO,
+    on_rows: OnRows | None = None,
+) -> None:
+    """The export's CSV written to `out`, chunk by chunk; `on_rows(n)` after each chunk of n
+    rows (the hook for a progress display). CouponError NOT_FOUND before anything is written."""
+    engine = create_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout,
+        connect_timeout=settings.connect_timeout,
+        statement_timeout=settings.statement_timeout,
+        application_name="coupons export",
+    )
+    try:
+        async with await open_export(Database(engine), request) as export:
+            async for chunk in export.chunks(on_rows):
+                out.write(chunk)
+        out.flush()
+    finally:
+        await engine.dispose()
+
+
 @coupons.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL schema (SDL) that schema.graphql holds."""
@@ -303,14 +397,24 @@ def migrate_database(url: str) -> None:
     try:
         upgrade_to_head(url)
     except (OSError, DBAPIError) as error:
-        reason = connection_failure(error)
-        if reason is None:
+        if connection_failure(error) is None:
             raise
-        parsed = make_url(url)
-        if parsed.password:
-            reason = reason.replace(str(parsed.password), "***")
-        where = parsed.render_as_string(hide_password=True)
-        raise CommandFailed(f"cannot connect to the database at {where}: {reason}") from None
+        raise CommandFailed(database_failure(url, error)) from None
+
+
+def database_failure(url: str, error: OSError | DBAPIError) -> str:
+    """One line: where the database is (never its password) and why it failed."""
+    parsed = make_url(url)
+    where = parsed.render_as_string(hide_password=True)
+    reason = connection_failure(error)
+    connected = reason is None  # and then a statement failed
+    if reason is None:
+        reason = str(error.orig) if isinstance(error, DBAPIError) else str(error)
+    if parsed.password:
+        reason = reason.replace(str(parsed.password), "***")
+    if connected:
+        return f"the database at {where} failed: {reason}"
+    return f"cannot connect to the database at {where}: {reason}"
 
 
 def connection_failure(error: OSError | DBAPIError) -> str | None:

@@ -27,7 +27,8 @@ campaigns = cast(Table, Campaign.__table__)
 # (`held_uses_of`): every lookup would pay for them otherwise.
 _ROW: ColumnClause[Any] = literal_column("coupons")
 _CAMPAIGN: ColumnClause[Any] = literal_column("campaigns")
-READ = (*coupons.c, func.coupon_status(_ROW, _CAMPAIGN).label("effective_status"))
+EFFECTIVE_STATUS = func.coupon_status(_ROW, _CAMPAIGN).label("effective_status")
+READ = (*coupons.c, EFFECTIVE_STATUS)
 WITH_CAMPAIGN = coupons.outerjoin(campaigns, campaigns.c.id == c.campaign_id)
 # After an INSERT or UPDATE (RETURNING cannot join): the row's own campaign, looked up.
 _OWN_CAMPAIGN: ColumnClause[Any] = literal_column(
