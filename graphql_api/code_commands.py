@@ -8,7 +8,8 @@ error, as a bar on a terminal and plain lines elsewhere; standard output stays f
 
 Exit status, for scripts: 0 done; 1 failed while working (the database, a FAILED job);
 2 refused before anything was written (arguments, a campaign that is missing, paused or
-ended, a file that is missing, empty or not text); 3 (import) done, but lines were skipped.
+ended, a file that is missing, empty or not text); 3 (import) done, but lines were skipped;
+130 (generate) interrupted, the job left to a worker.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from graphql_api.services import code_generation, code_import
 from graphql_api.services.code_import import ImportSummary, Skip, SkippedLine
 
 EXIT_SKIPPED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 # A command's statements may be long (a million staged lines checked for repeats at once).
 COMMAND_STATEMENT_TIMEOUT = 3600.0
 PROGRESS_POLL_SECONDS = 0.25
@@ -82,7 +84,15 @@ def generate_codes(campaign_id: str, count: int, prefix: str, length: int) -> No
         request = generation_request(count=count, prefix=prefix, length=length)
     except CouponError as error:
         raise Refused(refusal(error)) from None
-    run_with_database(lambda db: _generate(db, campaign, request))
+    try:
+        run_with_database(lambda db: _generate(db, campaign, request))
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: the job stays RUNNING and a worker (coupons worker, or serve's) "
+            "finishes it; follow it with the codeGenerationJob query",
+            err=True,
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 async def _generate(db: Database, campaign_id: uuid.UUID, request: GenerationRequest) -> None:

@@ -8,8 +8,10 @@ lines skipped.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +20,7 @@ from db.migrate import upgrade_to_head
 from graphql_api.domain.codes import draw_codes
 from tests.support.database import Database, throwaway_database
 from tests.support.servers import REPO, environment, run_coupons
+from tests.support.workers import COUPONS_WORKER, wait_for, worker_processes
 
 CODES = "SELECT count(*) FROM coupons WHERE campaign_id = $1"
 CODE_COUNT = "SELECT code_count FROM campaigns WHERE id = $1"
@@ -336,3 +339,43 @@ def test_generation_and_import_use_the_same_memory_for_ten_times_the_codes(url, 
         assert db.value(CODES, campaign) == 2 * count
     for kind in (0, 1):
         assert peaks[200_000][kind] - peaks[20_000][kind] < 10, peaks
+
+
+def test_an_interrupted_generation_is_left_to_a_worker_which_finishes_it_exactly(url, db):
+    # given a generation running from the command line
+    campaign = new_campaign(db)
+    command = subprocess.Popen(  # noqa: S603  # our own command line
+        [
+            sys.executable,
+            "-m",
+            "graphql_api",
+            "generate-codes",
+            "--campaign",
+            campaign,
+            "--count",
+            "300000",
+        ],
+        cwd=REPO,
+        env=environment({"DATABASE_URL": url, "COUPONS_LOG_LEVEL": "WARNING"}, ()),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    progress = "SELECT generated FROM code_generation_jobs WHERE campaign_id = $1"
+    deadline = time.monotonic() + 60
+    while not (db.value(progress, campaign) or 0) > 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # when the user presses Ctrl-C
+    command.send_signal(signal.SIGINT)
+    _, stderr = command.communicate(timeout=30)
+    # then it says the job is left to a worker, exits 130, and what it wrote is counted
+    assert command.returncode == 130, stderr
+    assert "interrupted: the job stays RUNNING" in stderr
+    assert "Traceback" not in stderr
+    job = "SELECT status::text FROM code_generation_jobs WHERE campaign_id = $1"
+    assert db.value(job, campaign) == "RUNNING"
+    assert db.value(CODES, campaign) == db.value(progress, campaign) < 300_000
+    # and a worker finishes it with exactly the count
+    with worker_processes(url, 1, *COUPONS_WORKER, env={"COUPONS_BACKGROUND_SWEEPS": "false"}):
+        wait_for(db, job, "SUCCEEDED", campaign, timeout=90)
+    assert db.value(CODES, campaign) == 300_000 == db.value(CODE_COUNT, campaign)
