@@ -208,6 +208,25 @@ class Coupon(Base):
             text("id DESC"),
             postgresql_where=text("campaign_id IS NOT NULL"),
         ),
+        # A user holds at most one code of a campaign (assignCode; its lock is the first word).
+        Index(
+            "uq_coupons_campaign_user",
+            "campaign_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("campaign_id IS NOT NULL AND user_id IS NOT NULL"),
+        ),
+        # A campaign's free codes, oldest first (assignCode), past the ones handed out.
+        Index(
+            "ix_coupons_campaign_free",
+            "campaign_id",
+            "created_at",
+            "id",
+            postgresql_where=text(
+                "campaign_id IS NOT NULL AND user_id IS NULL"
+                " AND current_total_uses = 0 AND rolled_back_uses = 0"
+            ),
+        ),
         Index(
             "ix_coupons_active_until",
             "valid_until",

@@ -25,6 +25,7 @@ FUNCTIONS = (
     "coupon_rollback",
     "coupon_release",
     "coupon_reservations_expire",
+    "coupon_assign",
 )
 
 

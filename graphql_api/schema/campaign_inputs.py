@@ -10,7 +10,7 @@ import strawberry
 
 from graphql_api.domain import campaign_rules as rules
 from graphql_api.domain.coupons import DiscountType
-from graphql_api.domain.inputs import check_uuid
+from graphql_api.domain.inputs import check_identifier, check_uuid
 from graphql_api.schema import enums  # noqa: F401  # registers the domain enums with GraphQL
 from graphql_api.schema.inputs import (
     CREATED_BY,
@@ -109,3 +109,12 @@ class GenerateCodesInput:
             length=rules.DEFAULT_CODE_RANDOM if self.length is None else self.length,
         )
         return campaign_id, request
+
+
+@strawberry.input(description="A campaign's code for one user.")
+class AssignCodeInput:
+    campaign_id: strawberry.ID = strawberry.field(description="The campaign's UUID.")
+    user_id: str = strawberry.field(description="The customer, 1-100 characters.")
+
+    def checked(self) -> tuple[UUID, str]:
+        return check_uuid(self.campaign_id, "campaignId"), check_identifier(self.user_id, "userId")

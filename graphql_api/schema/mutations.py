@@ -14,7 +14,11 @@ from graphql_api.context import Info
 from graphql_api.domain.errors import CouponError
 from graphql_api.domain.inputs import check_identifier, check_uuid
 from graphql_api.metrics import REDEMPTIONS
-from graphql_api.schema.campaign_inputs import CreateCampaignInput, GenerateCodesInput
+from graphql_api.schema.campaign_inputs import (
+    AssignCodeInput,
+    CreateCampaignInput,
+    GenerateCodesInput,
+)
 from graphql_api.schema.inputs import (
     CreateTimedCouponInput,
     CreateUserCouponInput,
@@ -32,6 +36,7 @@ from graphql_api.schema.payloads import (
 from graphql_api.schema.permissions import AdminOnly
 from graphql_api.schema.refusals import refusals_as_payload
 from graphql_api.services import (
+    assignment,
     campaigns,
     code_generation,
     coupon_creation,
@@ -205,3 +210,22 @@ class Mutation:
         campaign_id, request = input.checked()
         job = await code_generation.request_codes(info.context.db, campaign_id, request)
         return CodeGenerationPayload.of(job)
+
+    @strawberry.mutation(
+        description="Hand the user one code of the campaign that no user holds and nobody "
+        "has redeemed or holds for an order, and answer it; the user asking again gets the "
+        "same code. The code then belongs to the user as a USER_SPECIFIC coupon does (another "
+        "user's redemption of it is NOT_FOUND) and userCoupons lists it. A campaign whose "
+        "window has not opened hands out codes (to send ahead); INACTIVE, EXPIRED and "
+        "EXHAUSTED campaigns do not, and EXHAUSTED also answers when no free code is left. "
+        "Simultaneous calls never hand one code to two users.",
+        extensions=refusals_as_payload(),
+    )
+    async def assign_code(
+        self,
+        info: Info,
+        input: Annotated[AssignCodeInput, strawberry.argument(description="The assignment.")],
+    ) -> CouponPayload:
+        campaign_id, user_id = input.checked()
+        result = await assignment.assign_code(info.context.db, campaign_id, user_id)
+        return CouponPayload.of(result.coupon)

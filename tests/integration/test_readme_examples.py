@@ -45,6 +45,7 @@ def test_every_operation_has_a_worked_example():
         "reserveCoupon",
         "reservation(",
         "rollbackRedemption",
+        "assignCode",
     ):
         assert operation in documents, operation
 
@@ -66,7 +67,7 @@ class Walkthrough:
             return {**variables, "id": self.coupon_id}
         if name in campaign_documents and self.campaign_id is not None:
             return {**variables, "id": self.campaign_id}
-        if name == "GenerateCodes":
+        if name in ("GenerateCodes", "AssignCode"):
             return {"input": {**variables["input"], "campaignId": self.campaign_id}}
         if name == "CodeGenerationJob":
             return {"id": self.job_id}
