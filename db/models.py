@@ -216,7 +216,9 @@ class Coupon(Base):
             unique=True,
             postgresql_where=text("campaign_id IS NOT NULL AND user_id IS NOT NULL"),
         ),
-        # A campaign's free codes, oldest first (assignCode), past the ones handed out.
+        # A campaign's unassigned codes, oldest first (assignCode), past the ones handed
+        # out. Not narrowed to unused codes: a column in an index's predicate is an indexed
+        # column, and a redemption's counter update would no longer be a HOT update.
         Index(
             "ix_coupons_campaign_free",
             "campaign_id",
@@ -224,7 +226,6 @@ class Coupon(Base):
             "id",
             postgresql_where=text(
                 "campaign_id IS NOT NULL AND user_id IS NULL"
-                " AND current_total_uses = 0 AND rolled_back_uses = 0"
             ),
         ),
         Index(

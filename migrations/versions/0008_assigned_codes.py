@@ -2,7 +2,7 @@
 
 Adds coupon_assign (db/sql/coupon_assign.sql, frozen next to this file in
 0008_functions/), a unique index by which a user holds at most one code of a campaign, and
-an index of each campaign's free codes, oldest first. An assigned code is a CAMPAIGN
+an index of each campaign's unassigned codes, oldest first. An assigned code is a CAMPAIGN
 coupon whose `user_id` is set: no column is added, and a downgrade keeps the codes
 assigned (0006's coupon_redeem already treats them as their users').
 
@@ -43,7 +43,6 @@ def upgrade() -> None:
         ["campaign_id", "created_at", "id"],
         postgresql_where=sa.text(
             "campaign_id IS NOT NULL AND user_id IS NULL"
-            " AND current_total_uses = 0 AND rolled_back_uses = 0"
         ),
     )
     for statement in sources(FROZEN, FUNCTIONS):

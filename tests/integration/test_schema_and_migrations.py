@@ -133,3 +133,34 @@ def test_the_job_queue_migration_goes_down_to_nothing_and_up_again():
         # and it can be done again
         upgrade_to_head(url)
         assert job_queue_objects(database) == before
+
+
+# The columns a redemption, a hold's release or a rollback rewrite on their rows. None may
+# be in an index (as a key, an expression or a partial index's predicate): then those
+# updates stay HOT (heap-only, no new index entries), which keeps a hot coupon's row on
+# its page and its indexes from growing with every redemption.
+COUNTERS = {
+    "coupons": ("current_total_uses", "rolled_back_uses", "updated_at"),
+    "campaigns": ("total_uses", "total_discount", "updated_at"),
+}
+
+
+def test_no_index_covers_a_counter_that_every_redemption_rewrites(database_url):
+    db = Database(database_url)
+    rows = db.fetch(
+        """
+        SELECT t.relname AS table_name, i.indexrelid::regclass::text AS index_name,
+               pg_get_indexdef(i.indexrelid) AS definition
+        FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+        WHERE t.relname = ANY($1::text[])
+        """,
+        list(COUNTERS),
+    )
+    assert rows
+    covering = [
+        (row["index_name"], column)
+        for row in rows
+        for column in COUNTERS[row["table_name"]]
+        if column in row["definition"]
+    ]
+    assert covering == []
