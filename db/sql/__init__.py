@@ -21,6 +21,7 @@ FUNCTIONS = (
     "campaign_held_uses",
     "reservation_status",
     "coupon_usages_append_only",
+    "campaigns_never_deleted",
     "coupon_redeem",
     "coupon_rollback",
     "coupon_release",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import asyncpg
+import pytest
 from alembic import command
 from procrastinate.schema import SchemaManager
 
@@ -164,3 +166,34 @@ def test_no_index_covers_a_counter_that_every_redemption_rewrites(database_url):
         if column in row["definition"]
     ]
     assert covering == []
+
+
+def test_a_campaign_is_never_deleted(database_url):
+    # Codes refer to their campaign without a foreign key (migration 0009): the trigger is
+    # what keeps every campaign_id naming a row.
+    db = Database(database_url)
+    campaign = db.value(
+        "INSERT INTO campaigns (name, discount_type, discount_value)"
+        " VALUES ('Kept', 'FIXED', 5) RETURNING id"
+    )
+    with pytest.raises(asyncpg.RestrictViolationError, match="campaigns are never deleted"):
+        db.execute("DELETE FROM campaigns WHERE id = $1", campaign)
+    assert db.value("SELECT count(*) FROM campaigns WHERE id = $1", campaign) == 1
+
+
+def test_migration_0009_goes_down_to_the_foreign_key_and_up_again():
+    with throwaway_database() as url:
+        upgrade_to_head(url)
+        db = Database(url)
+        command.downgrade(alembic_config(url), "0008")
+        foreign_key = (
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'fk_coupons_campaign_id_campaigns'"
+        )
+        assert db.value(foreign_key) == 1
+        assert db.value("SELECT to_regproc('campaigns_never_deleted')") is None
+        upgrade_to_head(url)
+        assert db.value(foreign_key) == 0
+        assert (
+            db.value("SELECT count(*) FROM pg_trigger WHERE tgname = 'campaigns_never_deleted'")
+            == 1
+        )
