@@ -227,9 +227,7 @@ class Coupon(Base):
             "campaign_id",
             "created_at",
             "id",
-            postgresql_where=text(
-                "campaign_id IS NOT NULL AND user_id IS NULL"
-            ),
+            postgresql_where=text("campaign_id IS NOT NULL AND user_id IS NULL"),
         ),
         Index(
             "ix_coupons_active_until",

@@ -155,12 +155,13 @@ async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> None:
 # A campaign's code carries a copy of the campaign's terms and window, made when the code
 # is: the redemption function reads one row for the terms, and a campaign's terms do not
 # change after it is created. Its own use limit is maxUsesPerCode. `{rows}` names the new
-# codes, one `code` column; generation and import both write codes through this.
+# codes, one `code` column; generation and import both write codes through this. Their
+# ids are time-ordered (db/sql/uuid_v7.sql): a batch lands at the primary key's right edge.
 _INSERT_CODES = """
-    INSERT INTO coupons (code, type, campaign_id, discount_type, discount_value,
+    INSERT INTO coupons (id, code, type, campaign_id, discount_type, discount_value,
                          max_discount_amount, min_order_value, description,
                          valid_from, valid_until, max_uses_per_user, max_total_uses)
-    SELECT new.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
+    SELECT uuid_v7(), new.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
            k.max_discount_amount, k.min_order_value, k.description,
            k.valid_from, k.valid_until, k.max_uses_per_code, k.max_uses_per_code
     FROM {rows} CROSS JOIN campaigns k

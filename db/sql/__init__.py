@@ -15,6 +15,7 @@ from pathlib import Path
 SOURCES = Path(__file__).parent
 
 FUNCTIONS = (
+    "uuid_v7",
     "campaign_status",
     "coupon_status",
     "coupon_held_uses",

@@ -41,9 +41,7 @@ def upgrade() -> None:
         "ix_coupons_campaign_free",
         "coupons",
         ["campaign_id", "created_at", "id"],
-        postgresql_where=sa.text(
-            "campaign_id IS NOT NULL AND user_id IS NULL"
-        ),
+        postgresql_where=sa.text("campaign_id IS NOT NULL AND user_id IS NULL"),
     )
     for statement in sources(FROZEN, FUNCTIONS):
         op.execute(statement)

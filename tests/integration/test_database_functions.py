@@ -14,6 +14,7 @@ whose return type differs is refused by PostgreSQL. Each shows as a difference.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,3 +226,21 @@ def test_a_function_without_a_source_file_is_reported(another_database):
         assert function_names(another_database) - set(FUNCTIONS) == {"stray_helper"}
     finally:
         database.execute("DROP FUNCTION stray_helper()")
+
+
+def test_uuid_v7_ids_are_version_7_of_the_statement_time_and_distinct(database_url):
+    db = Database(database_url)
+    rows = db.fetch(
+        "SELECT uuid_v7()::text AS id, statement_timestamp() AS at FROM generate_series(1, 10000)"
+    )
+    ids = [row["id"] for row in rows]
+    assert len(set(ids)) == 10_000
+    for text in ids[:100]:
+        value = uuid.UUID(text)
+        assert value.version == 7
+        assert value.variant == uuid.RFC_4122
+        milliseconds = value.int >> 80
+        assert milliseconds == int(rows[0]["at"].timestamp() * 1000)
+    # a later statement's ids sort after this one's: they grow the index at its right edge
+    later = db.value("SELECT uuid_v7()::text FROM pg_sleep(0.002)")
+    assert later > max(ids)
