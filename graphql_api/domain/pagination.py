@@ -96,10 +96,16 @@ def decode_cursor(scope: ListScope, cursor: str, *, check_chosen_by: bool = True
 def page_request(
     first: int | None, after: str | None, scope: ListScope, *, check_chosen_by: bool = True
 ) -> PageRequest:
-    """`first` 1 to MAX_PAGE_SIZE (else INVALID_INPUT on `first`) and the decoded `after`."""
-    if first is None or not 1 <= first <= MAX_PAGE_SIZE:
-        raise invalid("first", f"first must be between 1 and {MAX_PAGE_SIZE}")
+    """`first` as `check_page_size` reads it, and the decoded `after`."""
+    size = check_page_size(first)
     position = (
         None if after is None else decode_cursor(scope, after, check_chosen_by=check_chosen_by)
     )
-    return PageRequest(first=first, after=position)
+    return PageRequest(first=size, after=position)
+
+
+def check_page_size(first: int | None) -> int:
+    """`first`: 1 to MAX_PAGE_SIZE, else INVALID_INPUT on `first`."""
+    if first is None or not 1 <= first <= MAX_PAGE_SIZE:
+        raise invalid("first", f"first must be between 1 and {MAX_PAGE_SIZE}")
+    return first

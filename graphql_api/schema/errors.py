@@ -37,11 +37,12 @@ def argument_error(error: CouponError) -> PublicError:
 
 
 @contextmanager
-def arguments_checked() -> Iterator[None]:
-    """Bad arguments of a query without an `errors` list become a top-level GraphQL error."""
+def arguments_checked(*codes: ErrorCode) -> Iterator[None]:
+    """Bad arguments of a query without an `errors` list become a top-level GraphQL error;
+    so do the refusals of `codes` (INVALID_INPUT when none is named)."""
     try:
         yield
     except CouponError as error:
-        if error.code is not ErrorCode.INVALID_INPUT:
+        if error.code not in (codes or (ErrorCode.INVALID_INPUT,)):
             raise
         raise argument_error(error) from None

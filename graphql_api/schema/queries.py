@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
 
 from graphql_api.context import Info
+from graphql_api.domain.applicable import applicable_request
 from graphql_api.domain.codes import read_code
+from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.inputs import check_identifier, check_uuid
 from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, page_request
 from graphql_api.schema.campaign_types import (
@@ -136,6 +139,35 @@ class Query:
         request = input.checked(context.client_ip)
         result = await redemption.validate_coupon(context.hot, request, context.guess_policy)
         return CouponValidation.of(result)
+
+    @strawberry.field(
+        description="The coupons this user could redeem now on an order of this value, each as "
+        "validateCoupon would answer it without an order (valid, with its discount), the "
+        "biggest discount first, then by code: their USER_SPECIFIC coupons, the campaign codes "
+        "assigned to them and the running TIME_SPECIFIC coupons. The same checks as "
+        "validateCoupon, limits and live holds counted; no write. Bad arguments are a GraphQL "
+        "error with extensions.code INVALID_INPUT; a user over the guessing limit (whose "
+        "every redemption would be refused now), one with extensions.code RATE_LIMITED."
+    )
+    async def applicable_coupons(
+        self,
+        info: Info,
+        user_id: UserId,
+        order_value: Annotated[
+            Decimal,
+            strawberry.argument(
+                description="The order value, greater than 0, two decimal places at most."
+            ),
+        ],
+        first: First = DEFAULT_PAGE_SIZE,
+    ) -> list[CouponValidation]:
+        with arguments_checked():
+            request = applicable_request(user_id=user_id, order_value=order_value, first=first)
+        with arguments_checked(ErrorCode.RATE_LIMITED):
+            found = await redemption.applicable_coupons(
+                info.context.db, request, info.context.guess_policy
+            )
+        return [CouponValidation.of(validation) for validation in found]
 
     @strawberry.field(
         description="The order's newest reservation, with its status as of now; null when "

@@ -10,13 +10,18 @@ counted in the same call. Every limit is the database's to enforce.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from asyncpg import Record
 
+from db.engine import Database
 from db.hot import HotPool
+from db.queries import redemptions
 from db.queries.redemptions import Mode, call_coupon_redeem
+from graphql_api.domain.applicable import ApplicableRequest
 from graphql_api.domain.coupons import Coupon, Usage
 from graphql_api.domain.eligibility import Quote, refusal
 from graphql_api.domain.errors import CouponError, ErrorCode
@@ -88,11 +93,37 @@ async def validate_coupon(
     row = await _call(hot, "VALIDATE", request, policy)
     if row["outcome"] in _NO_COUPON or not present(row["coupon"]):
         raise refusal(ErrorCode(row["outcome"]), None, window_seconds=_seconds(policy))
-    coupon = _coupon(row)
     if row["outcome"] != "OK":
+        coupon = _coupon(row)
         error = refusal(ErrorCode(row["outcome"]), coupon, window_seconds=_seconds(policy))
         return Validation(coupon, error)
-    return Validation(coupon, Quote(row["discount"], row["final_amount"]))
+    return _valid(row)
+
+
+async def applicable_coupons(
+    db: Database, request: ApplicableRequest, policy: GuessPolicy
+) -> list[Validation]:
+    """The coupons the user could redeem now on an order of this value, each valid as
+    `validate_coupon` would answer it (without an order), the biggest discount first.
+
+    The user's own coupons (USER_SPECIFIC, assigned campaign codes) and the running
+    TIME_SPECIFIC coupons, checked by the same database function in one statement; no
+    write, not even to the guessing counters. Raises RATE_LIMITED when the user is over
+    the guessing limit: every redemption of theirs would be refused now.
+    """
+    async with db.single_statement() as session:
+        rows = await redemptions.applicable_coupons(
+            session,
+            request.user_id,
+            request.order_value,
+            request.first,
+            guess_subjects=subjects(request.user_id, None),
+            guess_limit=policy.limit,
+            guess_window=policy.window,
+        )
+    if rows and rows[0].outcome == ErrorCode.RATE_LIMITED.value:
+        raise refusal(ErrorCode.RATE_LIMITED, None, window_seconds=_seconds(policy))
+    return [_valid(row._mapping) for row in rows]
 
 
 async def _call(
@@ -133,5 +164,10 @@ def _seconds(policy: GuessPolicy) -> float:
     return policy.window.total_seconds()
 
 
-def _coupon(row: Record) -> Coupon:
+def _valid(row: Mapping[Any, Any]) -> Validation:
+    """The validation of a coupon_redeem row whose outcome is OK."""
+    return Validation(_coupon(row), Quote(row["discount"], row["final_amount"]))
+
+
+def _coupon(row: Mapping[Any, Any]) -> Coupon:
     return to_coupon(row["coupon"], row["coupon_status"])

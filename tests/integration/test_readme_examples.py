@@ -30,6 +30,7 @@ def test_every_operation_has_a_worked_example():
         "createUserCoupon",
         "createTimedCoupon",
         "validateCoupon",
+        "applicableCoupons",
         "redeemCoupon",
         "couponByCode",
         "coupon(",
