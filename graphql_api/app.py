@@ -95,7 +95,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """Where to go: GraphiQL for a browser, the endpoints for anyone else."""
         if "text/html" in request.headers.get("accept", ""):
             return RedirectResponse("/graphql", status_code=307)
-        return JSONResponse({"graphql": "/graphql", "health": "/health", "metrics": "/metrics"})
+        return JSONResponse(
+            {
+                "graphql": "/graphql",
+                "exports": ["/exports/codes.csv", "/exports/usages.csv"],
+                "health": "/health",
+                "metrics": "/metrics",
+            }
+        )
 
     async def metrics(_: Request) -> Response:
         _observe_pool(engine, hot)

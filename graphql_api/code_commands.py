@@ -1,6 +1,7 @@
 """`coupons generate-codes` and `coupons import-codes`: a campaign's codes from a terminal.
 
 They work on the database itself (DATABASE_URL, or the embedded server, as every command),
+which must be at this version's schema (they never migrate: `coupons migrate` does),
 through the same services as the API: `generate-codes` records the job `generateCodes`
 records and writes it in this process (a running worker may lend a hand: the count stays
 exact), `import-codes` adds a file's codes in one transaction. Progress goes to standard
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import click
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from db.engine import Database, create_engine
+from db.migrate import head_revision
 from graphql_api.domain.campaign_rules import GenerationRequest, generation_request
 from graphql_api.domain.campaigns import JobStatus
 from graphql_api.domain.code_files import NotTextError, read_code_lines
@@ -156,12 +159,12 @@ def _import(
 
         def report(line: SkippedLine) -> None:
             if line.skip is Skip.INVALID:
-                why = f"invalid: {line.detail}"
+                why = str(line.detail)
             elif line.skip is Skip.REPEATED:
                 why = f"{line.code} repeats line {line.first_line}"
             else:
                 why = f"{line.code} is already in the service"
-            click.echo(f"{name}: line {line.number}: skipped, {why}", err=True)
+            click.echo(f"{name}:{line.number}: skipped, {why}", err=True)
 
         started = time.monotonic()
         reading = Progress(None, "lines", "reading")
@@ -188,7 +191,7 @@ def _import(
             raise Refused(why) from None
         except NotTextError as error:
             raise Refused(
-                f"{name}: not a text file, nothing imported (line {error.line} {error.reason})"
+                f"{name}:{error.line}: {error.reason}: not a text file, nothing imported"
             ) from None
         finally:
             reading.close()
@@ -196,7 +199,8 @@ def _import(
                 writing.close()
         seconds = time.monotonic() - started
         click.echo(
-            f"imported {summary.written:,} codes into campaign {summary.campaign_name!r} in "
+            f"imported {summary.written:,} {_codes(summary.written)} into campaign "
+            f"{summary.campaign_name!r} in "
             f"{seconds:.1f} s ({summary.written / seconds:,.0f} codes/s); skipped "
             f"{summary.skipped:,}: {summary.repeated:,} repeated in the file, "
             f"{summary.taken:,} already in the service, {summary.invalid:,} invalid",
@@ -205,6 +209,10 @@ def _import(
         return summary
 
     return work
+
+
+def _codes(count: int) -> str:
+    return "code" if count == 1 else "codes"
 
 
 def parse_campaign_id(value: str) -> uuid.UUID:
@@ -231,12 +239,11 @@ def refusal(error: CouponError) -> str:
 
 def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work(db)` (an async callable) on the command's database: DATABASE_URL or the
-    embedded server, migrated first as every command does."""
-    from graphql_api.cli import database_url, load_settings, migrate_database
+    embedded server, at this version's schema."""
+    from graphql_api.cli import database_url, load_settings
 
     settings = load_settings()
     with database_url(settings) as url:
-        migrate_database(url)
         try:
             return asyncio.run(_with_database(url, settings.connect_timeout, work))
         except (OSError, DBAPIError) as error:
@@ -247,7 +254,27 @@ async def _with_database(
     url: str, connect_timeout: float, work: Callable[[Database], Awaitable[T]]
 ) -> T:
     async with _database(url, connect_timeout) as db:
+        await _check_schema(db)
         return await work(db)
+
+
+async def _check_schema(db: Database) -> None:
+    """These commands never migrate (a newer command pointed at a production database must
+    not change its schema): a database not at this version's schema is refused."""
+    newest = head_revision()
+    async with db.single_statement() as session:
+        try:
+            current = (await session.execute(text(_CURRENT_REVISION))).scalar_one_or_none()
+        except ProgrammingError:  # no alembic_version: never migrated
+            current = None
+    if current != newest:
+        raise Failed(
+            f"the database is at schema {current or 'none'}, this version needs {newest}: "
+            "run `coupons migrate` first"
+        )
+
+
+_CURRENT_REVISION = "SELECT version_num FROM alembic_version"
 
 
 @asynccontextmanager

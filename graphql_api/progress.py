@@ -7,6 +7,7 @@ mess, so a plain line is written instead every `PLAIN_EVERY_SECONDS`, and once a
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from types import TracebackType
@@ -43,6 +44,9 @@ class Progress:
         self._last_line = self.started
         self._closed = False
         on_terminal = bar if bar is not None else self.stream.isatty()
+        # A terminal that reports no width (a pseudo-terminal under `script`, some CI
+        # runners) would get a bar of no columns: 80 then, as shutil falls back.
+        width = _columns(self.stream)
         self._bar: Any = (
             tqdm(
                 total=total,
@@ -50,7 +54,8 @@ class Progress:
                 unit_scale=True,
                 desc=label,
                 file=self.stream,
-                dynamic_ncols=True,
+                dynamic_ncols=width > 0,
+                ncols=None if width > 0 else 80,
                 smoothing=0.1,
             )
             if on_terminal
@@ -112,3 +117,11 @@ class Progress:
             f"{self.rate():,.0f} {self.unit}/s\n"
         )
         self.stream.flush()
+
+
+def _columns(stream: IO[str]) -> int:
+    """The terminal's width behind `stream`; 0 when it reports none or is no terminal."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0

@@ -155,21 +155,24 @@ async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> None:
 # A campaign's code carries a copy of the campaign's terms and window, made when the code
 # is: the redemption function reads one row for the terms, and a campaign's terms do not
 # change after it is created. Its own use limit is maxUsesPerCode. `{rows}` names the new
-# codes, one `code` column; generation and import both write codes through this. Their
-# ids are time-ordered (db/sql/uuid_v7.sql): a batch lands at the primary key's right edge.
+# codes (a `code` column) and `{id}` their ids; generation and import both write codes
+# through this. The ids are time-ordered (db/sql/uuid_v7.sql): a batch lands at the
+# primary key's right edge, and an import's codes keep the file's order.
 _INSERT_CODES = """
     INSERT INTO coupons (id, code, type, campaign_id, discount_type, discount_value,
                          max_discount_amount, min_order_value, description,
                          valid_from, valid_until, max_uses_per_user, max_total_uses)
-    SELECT uuid_v7(), new.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
+    SELECT {id}, new.code, 'CAMPAIGN', k.id, k.discount_type, k.discount_value,
            k.max_discount_amount, k.min_order_value, k.description,
            k.valid_from, k.valid_until, k.max_uses_per_code, k.max_uses_per_code
     FROM {rows} CROSS JOIN campaigns k
     WHERE k.id = :campaign_id
 """
 _DRAWN = "unnest(CAST(:codes AS text[])) AS new(code)"
-_INSERT_ALL_CODES = text(_INSERT_CODES.format(rows=_DRAWN))
-_INSERT_FREE_CODES = text(_INSERT_CODES.format(rows=_DRAWN) + "ON CONFLICT (code) DO NOTHING")
+_INSERT_ALL_CODES = text(_INSERT_CODES.format(rows=_DRAWN, id="uuid_v7()"))
+_INSERT_FREE_CODES = text(
+    _INSERT_CODES.format(rows=_DRAWN, id="uuid_v7()") + "ON CONFLICT (code) DO NOTHING"
+)
 
 
 async def insert_codes(session: AsyncSession, campaign_id: UUID, codes: Sequence[str]) -> int:
@@ -190,51 +193,62 @@ async def insert_codes(session: AsyncSession, campaign_id: UUID, codes: Sequence
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-# An import's lines are staged in a temporary table first (line number, code), so that a
-# file that turns out not to be text writes nothing, duplicates in the file are found by
-# the database (in constant memory here), and every line skipped keeps its number.
+# An import's lines are staged in a temporary table first, every line that names a code
+# (line number, code; or why it is none), so that a file that turns out not to be text
+# writes nothing, repeats in the file are found by the database (in constant memory
+# here), and the lines skipped, for whatever reason, are reported in line order at the end.
 _STAGING = text(
-    "CREATE TEMPORARY TABLE import_lines (line integer PRIMARY KEY, code text NOT NULL)"
-    " ON COMMIT DROP"
+    "CREATE TEMPORARY TABLE import_lines (line integer PRIMARY KEY, code text, skip text,"
+    " detail text, first_line integer) ON COMMIT DROP"
 )
 _STAGE = text(
-    "INSERT INTO import_lines (line, code)"
-    " SELECT * FROM unnest(CAST(:lines AS integer[]), CAST(:codes AS text[]))"
+    "INSERT INTO import_lines (line, code, skip, detail)"
+    " SELECT * FROM unnest(CAST(:lines AS integer[]), CAST(:codes AS text[]),"
+    " CAST(:skips AS text[]), CAST(:details AS text[]))"
 )
-# The later lines of a code the file names more than once, with the first line naming it;
-# only the first stays staged.
-_DROP_REPEATS = text(
+# The later lines of a code the file names more than once are skipped, with the first line
+# that named it.
+_SKIP_REPEATS = text(
     """
     WITH firsts AS (
         SELECT code, min(line) AS first_line FROM import_lines
-        GROUP BY code HAVING count(*) > 1
-    ), dropped AS (
-        DELETE FROM import_lines i USING firsts f
-        WHERE i.code = f.code AND i.line > f.first_line
-        RETURNING i.line, i.code, f.first_line
+        WHERE skip IS NULL GROUP BY code HAVING count(*) > 1
     )
-    SELECT line, code, first_line FROM dropped ORDER BY line
+    UPDATE import_lines i SET skip = 'REPEATED', first_line = f.first_line
+    FROM firsts f
+    WHERE i.code = f.code AND i.line > f.first_line
     """
 )
-# One stretch of staged lines written as codes; answers how many were written and the
-# lines whose code was already taken (by any coupon, of any campaign), in line order.
-_WRITE_STAGED_TEMPLATE = """
-    WITH chunk AS (SELECT line, code FROM import_lines WHERE line > :after AND line <= :upto),
-    written AS ({insert} ON CONFLICT (code) DO NOTHING RETURNING code)
-    SELECT (SELECT count(*) FROM written) AS written,
-           ARRAY(SELECT line FROM chunk WHERE code NOT IN (SELECT code FROM written)
-                 ORDER BY line) AS taken_lines,
-           ARRAY(SELECT code FROM chunk WHERE code NOT IN (SELECT code FROM written)
-                 ORDER BY line) AS taken_codes
-"""
-_STAGED_STRETCH = (
-    "(SELECT code FROM import_lines WHERE line > :after AND line <= :upto ORDER BY code) AS new"
+# One stretch of the staged lines written as codes, each id made of its line number. The
+# plain INSERT first; when a code is taken, the one that skips and marks the taken codes.
+_STRETCH = (
+    "SELECT code, line FROM import_lines WHERE line > :after AND line <= :upto AND skip IS NULL"
 )
-_WRITE_ALL_STAGED = text(_INSERT_CODES.format(rows=_STAGED_STRETCH))
+_WRITE_ALL_STAGED = text(
+    _INSERT_CODES.format(rows=f"({_STRETCH} ORDER BY code) AS new", id="uuid_v7(new.line)")
+)
+_WRITE_STAGED_TEMPLATE = """
+    WITH chunk AS ({stretch}),
+    written AS ({insert} ON CONFLICT (code) DO NOTHING RETURNING code),
+    taken AS (
+        UPDATE import_lines i SET skip = 'TAKEN'
+        FROM chunk c
+        WHERE i.line = c.line AND c.code NOT IN (SELECT code FROM written)
+        RETURNING i.line
+    )
+    SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM taken) AS taken
+"""
 _WRITE_STAGED = text(
     _WRITE_STAGED_TEMPLATE.format(
-        insert=_INSERT_CODES.format(rows="(SELECT code FROM chunk ORDER BY code) AS new")
+        stretch=_STRETCH,
+        insert=_INSERT_CODES.format(
+            rows="(SELECT code, line FROM chunk ORDER BY code) AS new", id="uuid_v7(new.line)"
+        ),
     )
+)
+_SKIPPED = text(
+    "SELECT line, code, skip, detail, first_line FROM import_lines"
+    " WHERE skip IS NOT NULL ORDER BY line"
 )
 
 
@@ -244,37 +258,49 @@ async def create_import_staging(session: AsyncSession) -> None:
 
 
 async def stage_import_lines(
-    session: AsyncSession, lines: Sequence[int], codes: Sequence[str]
+    session: AsyncSession,
+    lines: Sequence[int],
+    codes: Sequence[str | None],
+    skips: Sequence[str | None],
+    details: Sequence[str | None],
 ) -> None:
-    await session.execute(_STAGE, {"lines": list(lines), "codes": list(codes)})
+    """Stage lines: a code each, or (code None) a skip and its detail."""
+    values = {"lines": list(lines), "codes": list(codes), "skips": list(skips)}
+    await session.execute(_STAGE, {**values, "details": list(details)})
 
 
-async def drop_repeated_lines(session: AsyncSession) -> AsyncIterator[Row[Any]]:
-    """(line, code, first_line) of every repeat in the file, in line order, streamed."""
-    result = await session.stream(_DROP_REPEATS)
-    async for row in result:
-        yield row
+async def skip_repeated_lines(session: AsyncSession) -> int:
+    """Mark every repeat in the file skipped; how many there were."""
+    result = await session.execute(_SKIP_REPEATS)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def write_staged_lines(
     session: AsyncSession, campaign_id: UUID, after: int, upto: int
-) -> tuple[int, list[tuple[int, str]]]:
-    """Write the staged lines numbered after < line <= upto as the campaign's codes.
-    (codes written, [(line, code) already taken]).
+) -> tuple[int, int]:
+    """Write the staged lines numbered after < line <= upto as the campaign's codes:
+    (codes written, codes already taken, which are marked skipped).
 
     As for generated codes, a plain INSERT first, under a savepoint, and only when a code
-    is taken the slower one that skips and names the taken codes.
+    is taken the slower one that skips and marks the taken codes.
     """
     values = {"campaign_id": campaign_id, "after": after, "upto": upto}
     try:
         async with session.begin_nested():
             result = await session.execute(_WRITE_ALL_STAGED, values)
-        return int(result.rowcount), []  # type: ignore[attr-defined]
+        return int(result.rowcount), 0  # type: ignore[attr-defined]
     except IntegrityError as error:
         if getattr(error.orig, "sqlstate", None) != UNIQUE_VIOLATION:
             raise
     row = (await session.execute(_WRITE_STAGED, values)).one()
-    return int(row.written), list(zip(row.taken_lines, row.taken_codes, strict=True))
+    return int(row.written), int(row.taken)
+
+
+async def skipped_lines(session: AsyncSession) -> AsyncIterator[Row[Any]]:
+    """(line, code, skip, detail, first_line) of every skipped line, in line order, streamed."""
+    result = await session.stream(_SKIPPED)
+    async for row in result:
+        yield row
 
 
 async def codes_pending(session: AsyncSession, campaign_id: UUID) -> int:

@@ -1,23 +1,27 @@
--- uuid_v7: a version 7 UUID (RFC 9562): 48 bits of Unix time in milliseconds (the
--- statement's start: one statement's ids share it), the version, then 70 random bits (of
--- gen_random_uuid and random()).
+-- uuid_v7: a version 7 UUID (RFC 9562): 48 bits of Unix time in milliseconds, the
+-- version, 12 bits of `sequence`, the variant, then 62 random bits (gen_random_uuid's).
 --
--- Bulk code generation and import give their codes these ids: each batch's ids then land
--- at the right edge of the primary key's index instead of on random pages of it (measured
--- for a million codes: 49,000-62,000 codes/s with random ids, 64,000 with these). They are
--- as hard to guess as any id here, and tell only the moment of writing, which createdAt
--- tells anyway. One expression, no FROM: PostgreSQL inlines it into the INSERT.
--- PostgreSQL 18 has uuidv7() built in.
-CREATE OR REPLACE FUNCTION uuid_v7() RETURNS uuid
+-- The time is the statement's start, moved on by `sequence / 4096` milliseconds, and the
+-- 12 bits are `sequence % 4096` (RFC 9562's counter method, the time advanced when the
+-- counter overflows): one statement's ids sort in the order of `sequence`. An import
+-- passes each code's line number, so its codes keep the file's order (oldest first, for
+-- exports and assignCode); generation passes nothing (0): its codes are random anyway.
+--
+-- Bulk-written codes get these ids: a batch lands at the right edge of the primary key's
+-- index instead of on random pages of it (a million codes: 49,000-62,000 codes/s with
+-- random ids, ~64,000 with these). 62 random bits keep them as hard to guess as any id
+-- here; they tell only the moment of writing, which createdAt tells anyway. One
+-- expression, no FROM: PostgreSQL inlines it into the INSERT. PostgreSQL 18 has uuidv7().
+CREATE OR REPLACE FUNCTION uuid_v7(sequence bigint DEFAULT 0) RETURNS uuid
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
     SELECT encode(
-        set_byte(
-            overlay(uuid_send(gen_random_uuid()) PLACING substring(
-                int8send(floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint)
-                FROM 3
-            ) FROM 1 FOR 6),
-            6, 112 + floor(random() * 16)::integer
-        ),
+        int8send(
+            ((floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint
+              + sequence / 4096) << 16)
+            | 28672                 -- 0x7000: version 7
+            | (sequence % 4096)
+        )
+        || substring(uuid_send(gen_random_uuid()) FROM 9 FOR 8),  -- variant 10, 62 random bits
         'hex'
     )::uuid
 $$;

@@ -4,7 +4,9 @@ The format is the first non-blank line's: when one of its comma-separated fields
 `code` (any case), the file is a CSV with that header and each later line's field in that
 column is its code; otherwise every line is one code. Codes are read as a shop's own codes
 are (`check_custom_code`: trimmed, upper-cased, 4-50 of A-Z 0-9 - _). Blank lines are
-skipped without a word. A CSV field may be quoted, but may not span lines.
+skipped without a word. A CSV field may be quoted, but may not span lines. A first line
+with a comma but no `code` column is refused (INVALID_INPUT on `file`): no code holds a
+comma, so it can only be a header, and every line after it would be invalid.
 
 The file is read a line at a time, in constant memory whatever its size: a line longer
 than `MAX_LINE_BYTES` is skipped to its end and reported, never held whole. A file that
@@ -21,9 +23,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from graphql_api.domain.codes import check_custom_code
-from graphql_api.domain.errors import CouponError
+from graphql_api.domain.errors import CouponError, invalid
 
 MAX_LINE_BYTES = 64 * 1024
+SHOWN = 40  # characters of a refused value quoted in a report
 _BOM = b"\xef\xbb\xbf"
 # Bytes that continue a UTF-8 character: where a piece of an overlong line starts.
 _CONTINUATION = bytes(range(0x80, 0xC0))
@@ -72,22 +75,44 @@ def _code_line(number: int, text: str, column: int | None) -> CodeLine:
     if column is None:
         raw = text
     else:
-        fields = next(csv.reader([text]), [])
+        try:
+            fields = next(csv.reader([text], strict=True), [])
+        except csv.Error:
+            return CodeLine(number, None, "a quoted field does not end on its line")
         if column >= len(fields):
             return CodeLine(number, None, "no value in the code column")
         raw = fields[column]
     try:
         return CodeLine(number, check_custom_code(raw))
     except CouponError as error:
-        return CodeLine(number, None, error.message)
+        return CodeLine(number, None, f"{shown(raw)} is not a code: {error.message}")
+
+
+def shown(raw: str) -> str:
+    """A value as a report quotes it: trimmed, cut to 40 characters, escapes visible."""
+    value = raw.strip()
+    return repr(value if len(value) <= SHOWN else value[:SHOWN] + "…")
 
 
 def _code_column(first_line: str) -> int | None:
-    """The index of the `code` column when the first line is a CSV header, else None."""
+    """The index of the `code` column when the first line is a CSV header, else None.
+
+    A first line with a comma is a header (no code holds a comma): one without a `code`
+    column is refused (INVALID_INPUT on `file`), as every line after it would be invalid.
+    """
     if "," not in first_line and first_line.strip().lower() != "code":
         return None
-    fields = [field.strip().lower() for field in next(csv.reader([first_line]), [])]
-    return fields.index("code") if "code" in fields else None
+    try:
+        fields = [f.strip().lower() for f in next(csv.reader([first_line], strict=True), [])]
+    except csv.Error:
+        fields = []
+    if "code" not in fields:
+        raise invalid(
+            "file",
+            f"line 1 ({shown(first_line)}) looks like a CSV header but has no column named "
+            "code: name the column of codes `code`, or give one code a line",
+        )
+    return fields.index("code")
 
 
 def _text_lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
@@ -115,10 +140,10 @@ def _text_lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
 
 def _decode(number: int, chunk: bytes, *, whole: bool) -> str:
     if b"\x00" in chunk:
-        raise NotTextError(number, "holds a NUL byte: this is not a text file")
+        raise NotTextError(number, "a NUL byte")
     try:
         if whole:
             return chunk.decode("utf-8")
         return codecs.getincrementaldecoder("utf-8")().decode(chunk.lstrip(_CONTINUATION))
     except UnicodeDecodeError:
-        raise NotTextError(number, "is not UTF-8 text") from None
+        raise NotTextError(number, "bytes that are not UTF-8") from None

@@ -3,10 +3,12 @@
 `import_codes` runs in one transaction, so that a file found not to be text half-way
 writes nothing, and a crash leaves no half import: the lines are staged in a temporary
 table as they are read (in batches, in constant memory), repeats within the file are
-found and dropped by the database, then the staged codes are written in stretches of
-`WRITE_BATCH` lines, skipping codes that any coupon already has. The campaign's row is
-touched once, at the end (its `codeCount`), so redemptions of its codes never wait for
-an import. Codes are read as a shop's own codes are (domain/code_files.py).
+found and marked by the database, then the staged codes are written in stretches of
+`WRITE_BATCH` lines, skipping codes that any coupon already has, and finally every
+skipped line is reported in line order. The codes keep the file's order (their ids are
+made of their line numbers: db/sql/uuid_v7.sql). The campaign's row is touched once, at
+the end (its `codeCount`), so redemptions of its codes never wait for an import. Codes
+are read as a shop's own codes are (domain/code_files.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import Database
 from db.queries import campaigns
@@ -71,57 +75,84 @@ async def import_codes(
     on_read: Callable[[int], None] = lambda _count: None,
     on_written: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> ImportSummary:
-    """Add the codes of `lines` to the campaign; every line not written is told to
-    `on_skipped` (in line order within each kind), progress to `on_read` (lines read so
-    far) and `on_written` (staged codes handled, of all staged).
+    """Add the codes of `lines` to the campaign. Progress goes to `on_read` (lines read so
+    far) and `on_written` (staged lines handled, of all staged); every line not written is
+    told to `on_skipped` at the end, in line order.
 
     Raises CouponError NOT_FOUND / INACTIVE / EXPIRED (the campaign takes no codes),
-    INVALID_INPUT on `file` when it names no code at all, and NotTextError (from reading
-    `lines`) when the file is not text: in each case nothing is written.
+    INVALID_INPUT on `file` (it names no code at all, or its header has no `code` column),
+    and NotTextError (from reading `lines`) when the file is not text: in each case nothing
+    is written.
     """
     async with db.transaction() as session:
         campaign = await campaign_taking_codes(session, campaign_id, lock=False)
         summary = ImportSummary(campaign.name)
         await campaigns.create_import_staging(session)
-        numbers: list[int] = []
-        codes: list[str] = []
-        staged = last_line = 0
+        batch = _StagedBatch()
+        last_line = 0
         for line in lines:
             summary.lines += 1
             last_line = line.number
             if line.code is None:
                 summary.invalid += 1
-                on_skipped(SkippedLine(line.number, Skip.INVALID, detail=line.problem))
-            else:
-                numbers.append(line.number)
-                codes.append(line.code)
-            if len(numbers) >= STAGE_BATCH:
-                await campaigns.stage_import_lines(session, numbers, codes)
-                staged += len(numbers)
-                numbers, codes = [], []
+            batch.add(line)
+            if len(batch) >= STAGE_BATCH:
+                await batch.stage(session)
             if summary.lines % 1_000 == 0:
                 on_read(summary.lines)
-        if numbers:
-            await campaigns.stage_import_lines(session, numbers, codes)
-            staged += len(numbers)
+        await batch.stage(session)
         on_read(summary.lines)
         if summary.lines == 0:
             raise invalid("file", "the file names no codes: it is empty, or a header alone")
 
-        async for repeat in campaigns.drop_repeated_lines(session):
-            summary.repeated += 1
-            on_skipped(
-                SkippedLine(repeat.line, Skip.REPEATED, repeat.code, first_line=repeat.first_line)
-            )
-        to_write = staged - summary.repeated
+        summary.repeated = await campaigns.skip_repeated_lines(session)
         for after in range(0, last_line, WRITE_BATCH):
             written, taken = await campaigns.write_staged_lines(
                 session, campaign_id, after, after + WRITE_BATCH
             )
             summary.written += written
-            for number, code in taken:
-                summary.taken += 1
-                on_skipped(SkippedLine(number, Skip.TAKEN, code))
-            on_written(summary.written + summary.taken, to_write)
+            summary.taken += taken
+            on_written(
+                summary.written + summary.taken, summary.lines - summary.invalid - summary.repeated
+            )
         await campaigns.add_codes(session, campaign_id, summary.written)
+        async for skipped in campaigns.skipped_lines(session):
+            on_skipped(
+                SkippedLine(
+                    skipped.line,
+                    Skip[skipped.skip],
+                    skipped.code,
+                    detail=skipped.detail,
+                    first_line=skipped.first_line,
+                )
+            )
     return summary
+
+
+class _StagedBatch:
+    """Lines read and not yet staged: at most STAGE_BATCH of them."""
+
+    def __init__(self) -> None:
+        self.lines: list[int] = []
+        self.codes: list[str | None] = []
+        self.skips: list[str | None] = []
+        self.details: list[str | None] = []
+
+    def clear(self) -> None:
+        self.lines, self.codes, self.skips, self.details = [], [], [], []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def add(self, line: CodeLine) -> None:
+        self.lines.append(line.number)
+        self.codes.append(line.code)
+        self.skips.append(None if line.code is not None else Skip.INVALID.name)
+        self.details.append(line.problem)
+
+    async def stage(self, session: AsyncSession) -> None:
+        if self.lines:
+            await campaigns.stage_import_lines(
+                session, self.lines, self.codes, self.skips, self.details
+            )
+        self.clear()

@@ -44,7 +44,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER campaigns_never_deleted ON campaigns")
     op.execute("DROP FUNCTION campaigns_never_deleted()")
-    op.execute("DROP FUNCTION uuid_v7()")
+    op.execute("DROP FUNCTION uuid_v7(bigint)")
     op.create_foreign_key(
         "fk_coupons_campaign_id_campaigns",
         "coupons",

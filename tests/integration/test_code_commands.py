@@ -14,9 +14,10 @@ import sys
 import time
 from collections.abc import Iterator
 
+import alembic.command
 import pytest
 
-from db.migrate import upgrade_to_head
+from db.migrate import alembic_config, upgrade_to_head
 from graphql_api.domain.codes import draw_codes
 from tests.support.database import Database, throwaway_database
 from tests.support.servers import REPO, environment, run_coupons
@@ -56,7 +57,8 @@ def coupons(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def skipped_lines(stderr: str) -> list[str]:
-    return [line.split(": ", 1)[1] for line in stderr.splitlines() if ": line " in line]
+    """The lines that report a skipped line, as `LINE: skipped, why` (the file's name cut)."""
+    return [line.split(":", 1)[1] for line in stderr.splitlines() if ": skipped, " in line]
 
 
 # generate-codes
@@ -188,16 +190,16 @@ def test_import_reports_every_skipped_line_by_number_and_writes_the_rest(url, db
     done = coupons(url, "import-codes", "--campaign", campaign, str(codes))
     # then the free codes are written and each skipped line is named, with its reason
     assert done.returncode == 3, done.stderr
-    assert sorted(skipped_lines(done.stderr)) == sorted(
-        [
-            "line 4: skipped, SPRING-0001 repeats line 1",
-            "line 5: skipped, TAKEN-0001 is already in the service",
-            "line 6: skipped, invalid: code must be 4-50 characters of A-Z, 0-9, '-' and '_'",
-            "line 7: skipped, invalid: code must be 4-50 characters of A-Z, 0-9, '-' and '_'",
-            "line 8: skipped, invalid: code must be 4-50 characters of A-Z, 0-9, '-' and '_'",
-        ]
-    )
-    assert "X" * 100 not in done.stderr  # a long line is not echoed
+    rule = "code must be 4-50 characters of A-Z, 0-9, '-' and '_'"
+    assert skipped_lines(done.stderr) == [  # in line order, after the writing
+        "4: skipped, SPRING-0001 repeats line 1",
+        "5: skipped, TAKEN-0001 is already in the service",
+        f"6: skipped, 'no spaces' is not a code: {rule}",
+        f"7: skipped, '{'X' * 40}…' is not a code: {rule}",
+        f"8: skipped, 'ab' is not a code: {rule}",
+    ]
+    assert f"{codes}:4: skipped" in done.stderr
+    assert "X" * 41 not in done.stderr  # a long line is not echoed whole
     assert "imported 3 codes into campaign 'Flyer'" in done.stderr
     assert "skipped 5: 1 repeated in the file, 1 already in the service, 3 invalid" in done.stderr
     rows = db.fetch(
@@ -227,7 +229,7 @@ def test_import_reads_the_code_column_of_a_csv(url, db, tmp_path):
     )
     done = coupons(url, "import-codes", "--campaign", campaign, str(codes))
     assert done.returncode == 3, done.stderr
-    assert skipped_lines(done.stderr) == ["line 4: skipped, invalid: no value in the code column"]
+    assert skipped_lines(done.stderr) == ["4: skipped, no value in the code column"]
     rows = db.fetch("SELECT code FROM coupons WHERE campaign_id = $1 ORDER BY code", campaign)
     assert [row["code"] for row in rows] == ["ACME-0001", "BETA-0002"]
 
@@ -258,11 +260,11 @@ def test_import_of_a_clean_file_from_standard_input_exits_0(url, db):
         (b"code\n", "the file names no codes: it is empty, or a header alone"),
         (
             b"GOOD-0001\n" * 3 + b"\x7fELF\x02\x01\x01\x00\x00\x00\n",
-            "not a text file, nothing imported (line 4 holds a NUL byte",
+            ":4: a NUL byte: not a text file, nothing imported",
         ),
         (
             b"GOOD-0001\nCAF\xe9-0002\n",
-            "not a text file, nothing imported (line 2 is not UTF-8 text)",
+            ":2: bytes that are not UTF-8: not a text file, nothing imported",
         ),
     ],
     ids=["empty", "blank-lines", "header-alone", "binary", "latin-1"],
@@ -289,7 +291,7 @@ def test_a_file_found_not_to_be_text_late_writes_none_of_its_earlier_codes(url, 
         tail.write(b"\x00\x00\x00\n")
     done = coupons(url, "import-codes", "--campaign", campaign, str(codes))
     assert done.returncode == 2
-    assert "line 30001 holds a NUL byte" in done.stderr
+    assert ":30001: a NUL byte: not a text file" in done.stderr
     assert db.value(CODES, campaign) == 0 == db.value(CODE_COUNT, campaign)
 
 
@@ -379,3 +381,51 @@ def test_an_interrupted_generation_is_left_to_a_worker_which_finishes_it_exactly
     with worker_processes(url, 1, *COUPONS_WORKER, env={"COUPONS_BACKGROUND_SWEEPS": "false"}):
         wait_for(db, job, "SUCCEEDED", campaign, timeout=90)
     assert db.value(CODES, campaign) == 300_000 == db.value(CODE_COUNT, campaign)
+
+
+def test_imported_codes_keep_the_files_order(url, db, tmp_path):
+    # given a file whose codes are not in alphabetical order, over two stretches
+    campaign = new_campaign(db)
+    codes = [f"ORDER-{n:05d}-{'ZYXWVUTS'[n % 8]}" for n in range(30_000)]
+    shuffled = codes[::2] + codes[1::2]  # evens first, then odds
+    (tmp_path / "codes.txt").write_text("\n".join(shuffled) + "\n")
+    # when it is imported
+    done = coupons(url, "import-codes", "--campaign", campaign, str(tmp_path / "codes.txt"))
+    assert done.returncode == 0, done.stderr
+    # then its codes come oldest first in the file's order (exports, assignCode)
+    rows = db.fetch(
+        "SELECT code FROM coupons WHERE campaign_id = $1 ORDER BY created_at, id", campaign
+    )
+    assert [row["code"] for row in rows] == shuffled
+
+
+def test_a_csv_without_a_code_column_is_refused_before_anything_is_written(url, db, tmp_path):
+    campaign = new_campaign(db)
+    codes = tmp_path / "partners.csv"
+    codes.write_text("coupon_code,partner\nSPRING-0001,Acme\n")
+    done = coupons(url, "import-codes", "--campaign", campaign, str(codes))
+    assert done.returncode == 2
+    assert "looks like a CSV header but has no column named code" in done.stderr
+    assert db.value(CODES, campaign) == 0
+
+
+@pytest.mark.parametrize("command", ["generate-codes", "import-codes"])
+def test_a_database_at_another_schema_is_refused_and_not_migrated(command, tmp_path):
+    # given a database one migration behind
+    with throwaway_database() as old_url:
+        upgrade_to_head(old_url)
+        command_line = alembic_config(old_url)
+        alembic.command.downgrade(command_line, "-1")
+        old = Database(old_url)
+        before = old.value("SELECT version_num FROM alembic_version")
+        campaign = new_campaign(old)
+        codes = tmp_path / "codes.txt"
+        codes.write_text("SPRING-0001\n")
+        args = ["--count", "5"] if command == "generate-codes" else [str(codes)]
+        # when a code command is pointed at it
+        done = coupons(old_url, command, "--campaign", campaign, *args)
+        # then one line, exit 1, and the schema is left as it was
+        assert done.returncode == 1
+        assert f"the database is at schema {before}" in done.stderr
+        assert "run `coupons migrate` first" in done.stderr
+        assert old.value("SELECT version_num FROM alembic_version") == before

@@ -244,3 +244,10 @@ def test_uuid_v7_ids_are_version_7_of_the_statement_time_and_distinct(database_u
     # a later statement's ids sort after this one's: they grow the index at its right edge
     later = db.value("SELECT uuid_v7()::text FROM pg_sleep(0.002)")
     assert later > max(ids)
+    # and within one statement, ids made of a sequence sort in its order (an import's lines)
+    in_order = db.fetch(
+        "SELECT n, uuid_v7(n) AS id FROM generate_series(1, 20000) AS n ORDER BY random()"
+    )
+    assert [row["n"] for row in sorted(in_order, key=lambda row: row["id"])] == list(
+        range(1, 20001)
+    )

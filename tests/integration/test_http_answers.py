@@ -192,7 +192,12 @@ def test_a_body_over_the_limit_is_a_413_in_the_error_shape(gql):
 def test_the_root_points_clients_to_the_endpoints(gql):
     response = gql.http.get("/")
     assert response.status_code == 200
-    assert response.json() == {"graphql": "/graphql", "health": "/health", "metrics": "/metrics"}
+    assert response.json() == {
+        "graphql": "/graphql",
+        "exports": ["/exports/codes.csv", "/exports/usages.csv"],
+        "health": "/health",
+        "metrics": "/metrics",
+    }
 
 
 def test_the_root_sends_a_browser_to_graphiql(gql):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -12,6 +13,7 @@ from graphql_api.domain.code_files import (
     NotTextError,
     read_code_lines,
 )
+from graphql_api.domain.errors import CouponError, ErrorCode
 from graphql_api.progress import Progress
 
 RULE = "code must be 4-50 characters of A-Z, 0-9, '-' and '_'"
@@ -25,7 +27,7 @@ def test_one_code_a_line_is_read_trimmed_and_upper_cased_with_line_numbers():
     assert read(b"\xef\xbb\xbfabcd-1\r\n\n  efgh_2 \nab\n") == [
         CodeLine(1, "ABCD-1"),
         CodeLine(3, "EFGH_2"),
-        CodeLine(4, None, RULE),
+        CodeLine(4, None, f"'ab' is not a code: {RULE}"),
     ]
 
 
@@ -41,8 +43,21 @@ def test_a_first_line_naming_a_code_column_makes_the_file_a_csv(header):
     assert read(header + b"\n" + b",".join(row) + b"\n") == [CodeLine(2, "SPRING-1")]
 
 
-def test_a_plain_file_whose_first_line_has_a_comma_but_no_code_column_is_read_as_codes():
-    assert read(b"ab,cd\nSPRING-1\n") == [CodeLine(1, None, RULE), CodeLine(2, "SPRING-1")]
+@pytest.mark.parametrize("first_line", [b"ab,cd", b"coupon_code,partner", b'"code,x'])
+def test_a_first_line_with_a_comma_but_no_code_column_is_refused(first_line):
+    with pytest.raises(CouponError) as raised:
+        read(first_line + b"\nSPRING-1\n")
+    assert raised.value.code is ErrorCode.INVALID_INPUT
+    assert raised.value.field == "file"
+    assert "no column named code" in raised.value.message
+
+
+def test_a_quoted_field_that_does_not_end_on_its_line_is_invalid():
+    assert read(b'code,x\n"QUOTE-0001\n",1\nGOOD-0001,2\n') == [
+        CodeLine(2, None, "a quoted field does not end on its line"),
+        CodeLine(3, None, "a quoted field does not end on its line"),
+        CodeLine(4, "GOOD-0001"),
+    ]
 
 
 def test_a_csv_line_without_the_code_column_is_invalid():
@@ -91,3 +106,16 @@ def test_progress_on_a_terminal_draws_a_bar():
         progress.update_to(200)
     assert "\r" in out.getvalue()
     assert "200/200" in out.getvalue()
+
+
+def test_progress_on_a_terminal_that_reports_no_width_still_draws_a_bar():
+    # a fresh pseudo-terminal reports 0 columns, as `script` and some CI runners do
+    controller, terminal = os.openpty()
+    with os.fdopen(terminal, "w") as stream:
+        assert os.get_terminal_size(terminal).columns == 0
+        with Progress(100, "codes", "writing", stream=stream) as progress:
+            progress.update_to(100)
+    drawn = os.read(controller, 65536).decode()
+    os.close(controller)
+    assert "100/100" in drawn
+    assert "█" in drawn or "#" in drawn
