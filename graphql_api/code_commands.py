@@ -185,6 +185,9 @@ def _import(
                 on_skipped=report,
                 on_read=reading.update_to,
                 on_written=written,
+                on_waiting=lambda: click.echo(
+                    "waiting for another import to finish (imports take turns)", err=True
+                ),
             )
         except CouponError as error:
             why = f"{name}: {error.message}" if error.field == "file" else refusal(error)

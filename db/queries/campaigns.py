@@ -252,6 +252,22 @@ _SKIPPED = text(
 )
 
 
+# Imports take turns (a transaction-level lock: it goes with the import's transaction).
+_IMPORT_LOCK = "hashtextextended('coupon-import', 0)"
+_TRY_IMPORT_LOCK = text(f"SELECT pg_try_advisory_xact_lock({_IMPORT_LOCK})")
+_IMPORT_LOCK_WAIT = text(f"SELECT pg_advisory_xact_lock({_IMPORT_LOCK})")
+
+
+async def begin_import(session: AsyncSession, *, wait: bool) -> bool:
+    """Take the imports' turn for this transaction: True when taken; with `wait`, once
+    the import running now (if any) has ended. Two imports at once, writing the same codes
+    in different orders, could deadlock: one at a time, they never do."""
+    if wait:
+        await session.execute(_IMPORT_LOCK_WAIT)
+        return True
+    return bool((await session.execute(_TRY_IMPORT_LOCK)).scalar_one())
+
+
 async def create_import_staging(session: AsyncSession) -> None:
     """The import's staging table, dropped when the transaction ends."""
     await session.execute(_STAGING)

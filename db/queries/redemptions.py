@@ -75,9 +75,10 @@ async def call_coupon_release(hot: HotPool, order_id: str) -> Record:
 
 
 # applicableCoupons: the user's candidates, each put through coupon_redeem's VALIDATE, so
-# that the checks live in one place. VALIDATE takes no lock and writes nothing; with no
-# order the order checks are skipped, and with no guessing subjects the counters are
-# neither read nor written (a candidate is always found, so none would be anyway).
+# that the checks live in one place. VALIDATE takes no lock; with no order the order
+# checks are skipped. The user's guessing subject is passed, so a user over the limit gets
+# RATE_LIMITED rows (first), as their redemptions would; the counters are never written,
+# since a candidate is always found (only a NOT_FOUND writes them).
 #
 # The candidates are narrowed only by what VALIDATE refuses whatever else holds, so that
 # nothing it would accept is left out: a stored status other than ACTIVE (coupon_status

@@ -6,6 +6,7 @@
 -- counter overflows): one statement's ids sort in the order of `sequence`. An import
 -- passes each code's line number, so its codes keep the file's order (oldest first, for
 -- exports and assignCode); generation passes nothing (0): its codes are random anyway.
+-- `sequence` must be 0 or more (below 0 the version bits would be overwritten).
 --
 -- Bulk-written codes get these ids: a batch lands at the right edge of the primary key's
 -- index instead of on random pages of it (a million codes: 49,000-62,000 codes/s with

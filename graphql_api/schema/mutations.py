@@ -214,10 +214,12 @@ class Mutation:
     @strawberry.mutation(
         description="Hand the user one code of the campaign that no user holds and nobody "
         "has redeemed or holds for an order, and answer it; the user asking again gets the "
-        "same code. The code then belongs to the user as a USER_SPECIFIC coupon does (another "
+        "same code, whatever the campaign's state since (its status says it). The code then "
+        "belongs to the user as a USER_SPECIFIC coupon does (another "
         "user's redemption of it is NOT_FOUND) and userCoupons lists it. A campaign whose "
         "window has not opened hands out codes (to send ahead); INACTIVE, EXPIRED and "
-        "EXHAUSTED campaigns do not, and EXHAUSTED also answers when no free code is left. "
+        "EXHAUSTED campaigns hand out no new one, and EXHAUSTED also answers when no free "
+        "code is left. "
         "Simultaneous calls never hand one code to two users.",
         extensions=refusals_as_payload(),
     )

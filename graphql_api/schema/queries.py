@@ -146,8 +146,9 @@ class Query:
         "biggest discount first, then by code: their USER_SPECIFIC coupons, the campaign codes "
         "assigned to them and the running TIME_SPECIFIC coupons. The same checks as "
         "validateCoupon, limits and live holds counted; no write. Bad arguments are a GraphQL "
-        "error with extensions.code INVALID_INPUT; a user over the guessing limit (whose "
-        "every redemption would be refused now), one with extensions.code RATE_LIMITED."
+        "error with extensions.code INVALID_INPUT; for a user over the guessing limit, whose "
+        "every redemption would be refused now, the answer is a GraphQL error with "
+        "extensions.code RATE_LIMITED (an empty list when there was nothing to list)."
     )
     async def applicable_coupons(
         self,

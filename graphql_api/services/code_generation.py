@@ -103,11 +103,15 @@ async def run_generation_job(
 ) -> JobStatus | None:
     """Write the job's remaining codes in `lanes` batches at once. Returns the job's final
     status, or None when it was finished already (or another runner finished it)."""
-    # A task group: a lane that fails stops the others, and the error is the job's.
-    async with asyncio.TaskGroup() as group:
-        running = [
-            group.create_task(_write_batches(db, job_id, batch, lanes)) for _ in range(lanes)
-        ]
+    # A task group: a lane that fails stops the others, and its error is the job's (raised
+    # as itself, not wrapped in the group's ExceptionGroup, so callers catch what they know).
+    try:
+        async with asyncio.TaskGroup() as group:
+            running = [
+                group.create_task(_write_batches(db, job_id, batch, lanes)) for _ in range(lanes)
+            ]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
     finished = [task.result() for task in running if task.result() is not None]
     return finished[0] if finished else None
 

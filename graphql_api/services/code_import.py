@@ -7,7 +7,8 @@ found and marked by the database, then the staged codes are written in stretches
 `WRITE_BATCH` lines, skipping codes that any coupon already has, and finally every
 skipped line is reported in line order. The codes keep the file's order (their ids are
 made of their line numbers: db/sql/uuid_v7.sql). The campaign's row is touched once, at
-the end (its `codeCount`), so redemptions of its codes never wait for an import. Codes
+the end (its `codeCount`, just before the commit), so redemptions of its codes never wait
+for an import. Codes
 are read as a shop's own codes are (domain/code_files.py).
 """
 
@@ -74,10 +75,13 @@ async def import_codes(
     on_skipped: Callable[[SkippedLine], None],
     on_read: Callable[[int], None] = lambda _count: None,
     on_written: Callable[[int, int], None] = lambda _done, _total: None,
+    on_waiting: Callable[[], None] = lambda: None,
 ) -> ImportSummary:
     """Add the codes of `lines` to the campaign. Progress goes to `on_read` (lines read so
     far) and `on_written` (staged lines handled, of all staged); every line not written is
-    told to `on_skipped` at the end, in line order.
+    told to `on_skipped` at the end, in line order. Imports run one at a time, service-wide
+    (two writing the same codes in different orders could deadlock): `on_waiting` is told
+    when this one waits for another to finish.
 
     Raises CouponError NOT_FOUND / INACTIVE / EXPIRED (the campaign takes no codes),
     INVALID_INPUT on `file` (it names no code at all, or its header has no `code` column),
@@ -86,6 +90,9 @@ async def import_codes(
     """
     async with db.transaction() as session:
         campaign = await campaign_taking_codes(session, campaign_id, lock=False)
+        if not await campaigns.begin_import(session, wait=False):
+            on_waiting()
+            await campaigns.begin_import(session, wait=True)
         summary = ImportSummary(campaign.name)
         await campaigns.create_import_staging(session)
         batch = _StagedBatch()
@@ -115,7 +122,6 @@ async def import_codes(
             on_written(
                 summary.written + summary.taken, summary.lines - summary.invalid - summary.repeated
             )
-        await campaigns.add_codes(session, campaign_id, summary.written)
         async for skipped in campaigns.skipped_lines(session):
             on_skipped(
                 SkippedLine(
@@ -126,6 +132,10 @@ async def import_codes(
                     first_line=skipped.first_line,
                 )
             )
+        # Last, just before the commit: the campaign's row stays locked from here to the
+        # commit, and the campaign's redemptions lock it too (a slow reader of the report
+        # above must not hold them up).
+        await campaigns.add_codes(session, campaign_id, summary.written)
     return summary
 
 

@@ -342,14 +342,20 @@ def test_a_campaign_whose_budget_is_spent_is_exhausted(gql, db, spend):
     assert holders(db, campaign_id) == {}
 
 
-def test_a_paused_campaign_refuses_also_a_user_who_has_a_code(gql, db):
+def test_a_user_who_has_a_code_gets_it_again_even_once_the_campaign_is_paused(gql, db):
     # given alice's code, then the campaign paused
     campaign_id, _ = campaign_with_codes(gql, db, 1)
     code = assigned(gql, campaign_id, "alice")["code"]
     db.execute("UPDATE campaigns SET status = 'INACTIVE' WHERE id = $1::uuid", campaign_id)
-    # when / then: the campaign's refusal comes first; the code stays hers
-    assert refusal(assign(gql, campaign_id, "alice")) == ("INACTIVE", "campaignId")
+    # when she asks again (a retry whose first answer was lost, say)
+    payload = assign(gql, campaign_id, "alice")
+    # then she learns her code, with the status that says it cannot be used now
+    assert payload["errors"] == []
+    assert payload["coupon"]["code"] == code
+    assert payload["coupon"]["status"] == "INACTIVE"
     assert holders(db, campaign_id) == {code: "alice"}
+    # and another user is refused
+    assert refusal(assign(gql, campaign_id, "bob")) == ("INACTIVE", "campaignId")
 
 
 # --- who may call ---

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from db.engine import Database as ServiceDatabase
 from db.engine import create_engine
@@ -165,3 +166,26 @@ def test_a_batch_holding_a_taken_code_writes_the_others():
             ("FLY-TAKEN", "TIME_SPECIFIC"),
             ("FLY-ZZZZZZ", "CAMPAIGN"),
         ]
+
+
+async def _run_failing(url: str, job_id: str) -> None:
+    engine = create_engine(url)
+    try:
+        await code_generation.run_generation_job(ServiceDatabase(engine), UUID(job_id))
+    finally:
+        await engine.dispose()
+
+
+def test_a_lane_that_fails_raises_its_own_error_not_a_group(url, monkeypatch):
+    # given a database that fails a batch's insert (the connection dropped, say)
+    db = Database(url)
+    job_id = new_job(db, 30_000)
+
+    async def dropped(*_args: object, **_kwargs: object) -> int:
+        raise OperationalError("INSERT", {}, ConnectionError("connection dropped"))
+
+    monkeypatch.setattr(campaigns, "insert_codes", dropped)
+    # when the job runs, then the error is the driver's, which callers know how to report
+    with pytest.raises(OperationalError):
+        run_sync(_run_failing(url, job_id))
+    assert db.value(PROGRESS, job_id) == 0

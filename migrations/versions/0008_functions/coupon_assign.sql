@@ -39,15 +39,9 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    v_status := campaign_status(k);
-    IF v_status <> 'ACTIVE' THEN
-        outcome := v_status;
-        replayed := false;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-
     -- Under the pair's lock: a code an earlier call gave this user is committed by now.
+    -- It is answered whatever the campaign's state since (its status says it): a retried
+    -- call whose first answer was lost still learns the code the user holds.
     SELECT * INTO c FROM coupons
     WHERE campaign_id = p_campaign_id AND user_id = p_user_id;
     IF FOUND THEN
@@ -55,6 +49,13 @@ BEGIN
         replayed := true;
         coupon := c;
         coupon_status := coupon_status(c, k);
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    v_status := campaign_status(k);
+    IF v_status <> 'ACTIVE' THEN
+        outcome := v_status;
+        replayed := false;
         RETURN NEXT;
         RETURN;
     END IF;
