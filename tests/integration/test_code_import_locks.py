@@ -127,14 +127,19 @@ def test_imports_take_turns(url):
     first = threading.Thread(target=lambda: run_sync(_import(url, campaign, first_lines())))
     first.start()
     assert first_reading.wait(timeout=30)
+
     # when a second import starts, it waits for the first, and says so
+    def waiting() -> None:
+        waited.append(True)
+        second_may_finish.set()
+
     second = threading.Thread(
         target=lambda: run_sync(
             _import(
                 url,
                 campaign,
                 [CodeLine(1, "TURN-0003")],
-                on_waiting=lambda: (waited.append(True), second_may_finish.set()),
+                on_waiting=waiting,
             )
         )
     )
