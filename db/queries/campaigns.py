@@ -135,8 +135,11 @@ async def record_progress(session: AsyncSession, job_id: UUID, written: int) -> 
                 (done, literal("SUCCEEDED", j.status.type)),
                 else_=literal("RUNNING", j.status.type),
             ),
-            started_at=func.coalesce(j.started_at, func.now()),
-            finished_at=case((done, func.now()), else_=None),
+            # The moment of this update, not of its transaction's start: batches written
+            # at once begin in one order and count in another, and a job must not finish
+            # before it started.
+            started_at=func.coalesce(j.started_at, func.clock_timestamp()),
+            finished_at=case((done, func.clock_timestamp()), else_=None),
         )
         .returning(*jobs.c)
     )
@@ -147,7 +150,7 @@ async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> None:
     statement = (
         update(jobs)
         .where(j.id == job_id, j.status.in_(("PENDING", "RUNNING")))
-        .values(status="FAILED", error=error[:500], finished_at=func.now())
+        .values(status="FAILED", error=error[:500], finished_at=func.clock_timestamp())
     )
     await session.execute(statement)
 

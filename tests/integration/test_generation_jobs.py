@@ -130,6 +130,10 @@ def test_runners_and_lanes_at_once_write_exactly_the_requested_codes(url):
     assert JobStatus.SUCCEEDED in statuses
     assert db.value(JOB, job_id) == "SUCCEEDED"
     assert_exactly(db, job_id, 10_007)
+    # and it finished after it started, whichever batch began first
+    assert db.value(
+        "SELECT finished_at >= started_at FROM code_generation_jobs WHERE id = $1", job_id
+    )
 
 
 async def _insert(url: str, campaign_id: UUID, codes: list[str]) -> int:
