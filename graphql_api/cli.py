@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.engine import Database, create_engine
 from db.migrate import upgrade_to_head
+from graphql_api.command_errors import CommandFailed, CommandRefused
 from graphql_api.domain.errors import CouponError
 from graphql_api.logs import configure_logging
 from graphql_api.progress import Progress
@@ -41,22 +42,6 @@ log = logging.getLogger("coupons")
 
 # uvicorn's default; the socket listens from the moment it is bound (see listen()).
 BACKLOG = 2048
-
-
-class CommandFailed(click.ClickException):
-    """One line on stderr and exit status 1, instead of a traceback."""
-
-
-class SettingsRefused(CommandFailed):
-    """Settings that will not do: exit status 2, as for a command line that will not."""
-
-    exit_code = 2
-
-
-class ExportRefused(CommandFailed):
-    """An export that will not run (bad arguments, an unknown campaign): exit status 2."""
-
-    exit_code = 2
 
 
 def environment_variable(field: str) -> str:
@@ -147,7 +132,7 @@ def serve(host: str, port: int, workers: int) -> None:
     try:
         settings.check_safe_to_start()
     except UnsafeSettingsError as error:
-        raise SettingsRefused(f"refusing to start: {error}") from None
+        raise CommandRefused(f"refusing to start: {error}") from None
     with listen(host, port) as listener, multiprocess_metrics(), database_url(settings) as url:
         migrate_database(url)
         with background_worker(settings):
@@ -216,7 +201,7 @@ def export(what: str, campaign_id: str | None, coupon_id: str | None) -> None:
             ExportKind(what), campaign_id, coupon_id, names=("--campaign", "--coupon")
         )
     except CouponError as refusal:
-        raise ExportRefused(refusal.message) from None
+        raise CommandRefused(refusal.message) from None
     settings = load_settings()
     with database_url(settings) as url:
         progress = Progress(None, "rows", f"exporting {what}")
@@ -226,7 +211,7 @@ def export(what: str, campaign_id: str | None, coupon_id: str | None) -> None:
                     write_export(url, settings, request, sys.stdout.buffer, progress.advance)
                 )
         except CouponError as refusal:  # the campaign or coupon is not there
-            raise ExportRefused(refusal.message) from None
+            raise CommandRefused(refusal.message) from None
         except (OSError, DBAPIError) as error:
             if isinstance(error, BrokenPipeError):  # `coupons export ... | head`: a reader
                 raise CommandFailed("standard output was closed before the export ended") from None
@@ -295,7 +280,7 @@ def load_settings() -> Settings:
         settings = get_settings()
     except ValidationError as error:
         problems = "; ".join(settings_problem(e) for e in error.errors())
-        raise SettingsRefused(f"invalid settings: {problems}") from None
+        raise CommandRefused(f"invalid settings: {problems}") from None
     configure_logging(settings.log_level)
     return settings
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from db.engine import Database, create_engine
 from db.migrate import head_revision
+from graphql_api.command_errors import CommandFailed, CommandRefused
 from graphql_api.domain.campaign_rules import GenerationRequest, generation_request
 from graphql_api.domain.campaigns import JobStatus
 from graphql_api.domain.code_files import NotTextError, read_code_lines
@@ -45,16 +46,6 @@ COMMAND_STATEMENT_TIMEOUT = 3600.0
 PROGRESS_POLL_SECONDS = 0.25
 
 T = TypeVar("T")
-
-
-class Refused(click.ClickException):
-    """Refused before anything was written: one line on stderr, exit status 2."""
-
-    exit_code = 2
-
-
-class Failed(click.ClickException):
-    """Failed while working: one line on stderr, exit status 1."""
 
 
 def campaign_option(function: Any) -> Any:
@@ -86,7 +77,7 @@ def generate_codes(campaign_id: str, count: int, prefix: str, length: int) -> No
     try:
         request = generation_request(count=count, prefix=prefix, length=length)
     except CouponError as error:
-        raise Refused(refusal(error)) from None
+        raise CommandRefused(refusal(error)) from None
     try:
         run_with_database(lambda db: _generate(db, campaign, request))
     except KeyboardInterrupt:
@@ -102,7 +93,7 @@ async def _generate(db: Database, campaign_id: uuid.UUID, request: GenerationReq
     try:
         job = await code_generation.request_codes(db, campaign_id, request)
     except CouponError as error:
-        raise Refused(refusal(error)) from None
+        raise CommandRefused(refusal(error)) from None
     click.echo(f"job {job.id}: {job.requested:,} codes for campaign {campaign_id}", err=True)
     started = time.monotonic()
     with Progress(job.requested, "codes", "generating") as progress:
@@ -110,7 +101,7 @@ async def _generate(db: Database, campaign_id: uuid.UUID, request: GenerationReq
         while True:
             done = await code_generation.job_by_id(db, job.id)
             if done is None:  # jobs are never deleted: only a database reset does this
-                raise Failed(f"job {job.id} is gone")
+                raise CommandFailed(f"job {job.id} is gone")
             progress.update_to(done.generated)
             if done.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
                 break
@@ -120,7 +111,7 @@ async def _generate(db: Database, campaign_id: uuid.UUID, request: GenerationReq
         await writing
     seconds = time.monotonic() - started
     if done.status is JobStatus.FAILED:
-        raise Failed(f"job {job.id} failed after {done.generated:,} codes: {done.error}")
+        raise CommandFailed(f"job {job.id} failed after {done.generated:,} codes: {done.error}")
     click.echo(
         f"generated {done.generated:,} codes in {seconds:.1f} s "
         f"({done.generated / seconds:,.0f} codes/s), no duplicates (a drawn code that is taken is "
@@ -191,9 +182,9 @@ def _import(
             )
         except CouponError as error:
             why = f"{name}: {error.message}" if error.field == "file" else refusal(error)
-            raise Refused(why) from None
+            raise CommandRefused(why) from None
         except NotTextError as error:
-            raise Refused(
+            raise CommandRefused(
                 f"{name}:{error.line}: {error.reason}: not a text file, nothing imported"
             ) from None
         finally:
@@ -222,7 +213,7 @@ def parse_campaign_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
-        raise Refused(f"--campaign: {value!r} is not a campaign id (a UUID)") from None
+        raise CommandRefused(f"--campaign: {value!r} is not a campaign id (a UUID)") from None
 
 
 def open_input(file: Path) -> BinaryIO:
@@ -231,7 +222,7 @@ def open_input(file: Path) -> BinaryIO:
     try:
         return file.open("rb")
     except OSError as error:
-        raise Refused(f"{file}: {error.strerror or error}") from None
+        raise CommandRefused(f"{file}: {error.strerror or error}") from None
 
 
 def refusal(error: CouponError) -> str:
@@ -243,14 +234,14 @@ def refusal(error: CouponError) -> str:
 def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work(db)` (an async callable) on the command's database: DATABASE_URL or the
     embedded server, at this version's schema."""
-    from graphql_api.cli import database_url, load_settings
+    from graphql_api.cli import database_failure, database_url, load_settings
 
     settings = load_settings()
     with database_url(settings) as url:
         try:
             return asyncio.run(_with_database(url, settings.connect_timeout, work))
         except (OSError, DBAPIError) as error:
-            raise Failed(f"the database failed: {error}") from None
+            raise CommandFailed(database_failure(url, error)) from None
 
 
 async def _with_database(
@@ -271,7 +262,7 @@ async def _check_schema(db: Database) -> None:
         except ProgrammingError:  # no alembic_version: never migrated
             current = None
     if current != newest:
-        raise Failed(
+        raise CommandFailed(
             f"the database is at schema {current or 'none'}, this version needs {newest}: "
             "run `coupons migrate` first"
         )

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.sql.expression import ColumnClause, TextClause
 
 from db.models import Campaign, CodeGenerationJob
 
@@ -186,13 +186,25 @@ async def insert_codes(session: AsyncSession, campaign_id: UUID, codes: Sequence
     batch is inserted again skipping the taken codes.
     """
     values = {"codes": list(codes), "campaign_id": campaign_id}
+    written = await _all_unless_taken(session, _INSERT_ALL_CODES, values)
+    if written is None:
+        result = await session.execute(_INSERT_FREE_CODES, values)
+        written = int(result.rowcount)  # type: ignore[attr-defined]
+    return written
+
+
+async def _all_unless_taken(
+    session: AsyncSession, insert: TextClause, values: Mapping[str, Any]
+) -> int | None:
+    """The rows a plain INSERT of codes wrote, under a savepoint; None, having written
+    nothing, when one of the codes is taken (the caller then inserts skipping those)."""
     try:
         async with session.begin_nested():
-            result = await session.execute(_INSERT_ALL_CODES, values)
+            result = await session.execute(insert, values)
     except IntegrityError as error:
         if getattr(error.orig, "sqlstate", None) != UNIQUE_VIOLATION:
             raise
-        result = await session.execute(_INSERT_FREE_CODES, values)
+        return None
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -304,13 +316,9 @@ async def write_staged_lines(
     is taken the slower one that skips and marks the taken codes.
     """
     values = {"campaign_id": campaign_id, "after": after, "upto": upto}
-    try:
-        async with session.begin_nested():
-            result = await session.execute(_WRITE_ALL_STAGED, values)
-        return int(result.rowcount), 0  # type: ignore[attr-defined]
-    except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) != UNIQUE_VIOLATION:
-            raise
+    written = await _all_unless_taken(session, _WRITE_ALL_STAGED, values)
+    if written is not None:
+        return written, 0
     row = (await session.execute(_WRITE_STAGED, values)).one()
     return int(row.written), int(row.taken)
 

@@ -143,13 +143,13 @@ class _StagedBatch:
     """Lines read and not yet staged: at most STAGE_BATCH of them."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self.lines: list[int] = []
         self.codes: list[str | None] = []
         self.skips: list[str | None] = []
         self.details: list[str | None] = []
-
-    def clear(self) -> None:
-        self.lines, self.codes, self.skips, self.details = [], [], [], []
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -13,7 +13,6 @@ from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
 from typing import Any
@@ -207,9 +206,9 @@ def _usage(row: Mapping[str, Any]) -> Fields:
         usage.campaign_id,
         usage.user_id,
         usage.order_id,
-        _amount(usage.order_value),
-        _amount(usage.discount_applied),
-        _amount(usage.final_amount),
+        format_amount(usage.order_value),
+        format_amount(usage.discount_applied),
+        format_amount(usage.final_amount),
         usage.status.value,
         usage.ip_address,
         usage.user_agent,
@@ -217,10 +216,6 @@ def _usage(row: Mapping[str, Any]) -> Fields:
         _moment(usage.rolled_back_at),
         usage.rollback_reason,
     )
-
-
-def _amount(value: Decimal) -> str:
-    return format_amount(value)
 
 
 def _moment(value: datetime | None) -> str | None:
