@@ -7,19 +7,24 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Enum,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
+    Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import INET, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The moments the driver stores and reads back unchanged (graphql_api.domain.inputs).
@@ -35,6 +40,7 @@ coupon_status = Enum("ACTIVE", "INACTIVE", "EXPIRED", "EXHAUSTED", name="coupon_
 campaign_status = Enum("ACTIVE", "INACTIVE", "EXPIRED", "EXHAUSTED", name="campaign_status")
 reservation_status = Enum("HELD", "REDEEMED", "RELEASED", "EXPIRED", name="reservation_status")
 job_status = Enum("PENDING", "RUNNING", "SUCCEEDED", "FAILED", name="job_status")
+delivery_state = Enum("PENDING", "DELIVERED", "FAILED", name="webhook_delivery_state")
 
 
 class Base(DeclarativeBase):
@@ -416,3 +422,153 @@ class GuessCounter(Base):
         CheckConstraint("failures >= 0", name="failures_not_negative"),
         Index("ix_guess_counters_window_started", "window_started"),
     )
+
+
+class Event(Base):
+    """The outbox: one row per change that other systems are told about (contract, "Events"),
+    written in the change's own transaction (db/sql/event_append.sql).
+
+    `sequence` is taken while the change's locks are held, so one coupon's events are in
+    the order of its changes; `position` is given once they have committed, in `sequence`
+    order, by one numbering at a time (services/events.py): the feed's order, in which no
+    event ever appears before one that precedes it. Rows carry the campaign id (sharding).
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.uuid_v7()
+    )
+    sequence: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
+    position: Mapped[int | None] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(50))
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    coupon_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    data: Mapped[dict[str, object]] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint(
+            "coupon_id IS NOT NULL OR campaign_id IS NOT NULL", name="about_coupon_or_campaign"
+        ),
+        Index(
+            "uq_events_position",
+            "position",
+            unique=True,
+            postgresql_where=text("position IS NOT NULL"),
+        ),
+        # What the numbering has still to number: small, as it is emptied as it goes.
+        Index("ix_events_unnumbered", "sequence", postgresql_where=text("position IS NULL")),
+        Index(
+            "ix_events_type_position",
+            "type",
+            "position",
+            postgresql_where=text("position IS NOT NULL"),
+        ),
+    )
+
+
+class WebhookEndpoint(Base):
+    """A receiver of signed webhooks (Standard Webhooks) for some event types. Deleting one
+    deletes its deliveries; `secret` signs them and is shown once, when it is created."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("cardinality(events) > 0", name="some_events"),
+        Index("ix_webhook_endpoints_created", text("created_at DESC"), text("id DESC")),
+    )
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint, until a 2xx (DELIVERED) or the retries run out (FAILED).
+    `stream_key` is the event's coupon (or campaign): an endpoint gets one stream's events
+    one after the other, each only once the one before it is done."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.uuid_v7()
+    )
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_position: Mapped[int] = mapped_column(BigInteger)
+    stream_key: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    state: Mapped[str] = mapped_column(delivery_state, server_default=text("'PENDING'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_pending_stream",
+            "endpoint_id",
+            "stream_key",
+            "event_position",
+            postgresql_where=text("state = 'PENDING'"),
+        ),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "event_position"),
+        Index("ix_webhook_deliveries_event", "event_id"),
+    )
+
+
+class WebhookStream(Base):
+    """An endpoint's pending deliveries of one coupon (or campaign), scheduled as one: only
+    its oldest is sent, when `next_attempt_at` has come, by the one worker whose lease
+    (`leased_until`) runs. A row exists while the stream has pending deliveries."""
+
+    __tablename__ = "webhook_streams"
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    stream_key: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    leased_until: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("'-infinity'")
+    )
+
+    __table_args__ = (
+        PrimaryKeyConstraint("endpoint_id", "stream_key"),
+        Index("ix_webhook_streams_due", "endpoint_id", "next_attempt_at"),
+    )
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery: when, how long, and what came back (a status, a short excerpt
+    of the body, or why nothing did). Never the whole body."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, server_default=func.uuid_v7()
+    )
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(String(300))
+    error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "attempted_at"),)

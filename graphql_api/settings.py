@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 
 from db.engine import async_url
 from graphql_api.background.periods import PERIODS, cron_every
+from graphql_api.domain.webhooks import DEFAULT_RETRY_SECONDS, WebhookPolicy
 
 Role = Literal["admin", "storefront"]
 ROLES: tuple[Role, ...] = ("admin", "storefront")
@@ -151,6 +152,25 @@ class Settings(BaseSettings):
         description="answer plain couponByCode and redeemCoupon documents without GraphQL "
         "execution (they answer exactly alike; off only to compare the two paths)",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="let webhook endpoints be on loopback, private, link-local or cloud "
+        "metadata addresses (refused otherwise, also when a host name resolves to one); "
+        "for receivers on your own network",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="seconds one webhook attempt may take, connecting to the last byte; "
+        "longer counts as a failed attempt",
+    )
+    webhook_retry_seconds: str = Field(
+        default=",".join(f"{seconds:g}" for seconds in DEFAULT_RETRY_SECONDS),
+        description="comma-separated seconds to wait after each failed webhook attempt "
+        "before the next; after the last, the delivery is FAILED. The default is Standard "
+        "Webhooks' schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: over 27 hours)",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @field_validator("api_keys")
@@ -174,6 +194,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DATABASE_URL is not a URL; expected postgresql://user:password@host:5432/dbname"
             ) from None
+        return value
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _retries_are_seconds(cls, value: str) -> str:
+        parse_retry_seconds(value)
         return value
 
     @field_validator("trusted_proxies")
@@ -202,6 +228,14 @@ class Settings(BaseSettings):
                 "COUPONS_BACKGROUND_HEARTBEAT_SECONDS"
             )
         return self
+
+    @cached_property
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy(
+            allow_private=self.webhook_allow_private,
+            timeout=self.webhook_timeout_seconds,
+            retry_seconds=parse_retry_seconds(self.webhook_retry_seconds),
+        )
 
     def require_database_url(self) -> str:
         if self.database_url is None:
@@ -253,6 +287,19 @@ def parse_networks(raw: str) -> list[Network]:
     return [
         ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()
     ]
+
+
+def parse_retry_seconds(raw: str) -> tuple[float, ...]:
+    """COUPONS_WEBHOOK_RETRY_SECONDS: one to 20 delays, each 0.1 s to 2 days."""
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError("COUPONS_WEBHOOK_RETRY_SECONDS holds comma-separated seconds") from None
+    if not 1 <= len(delays) <= 20 or not all(0.1 <= delay <= 172_800 for delay in delays):
+        raise ValueError(
+            "COUPONS_WEBHOOK_RETRY_SECONDS holds 1 to 20 delays of 0.1 to 172800 seconds"
+        )
+    return delays
 
 
 @lru_cache

@@ -18,6 +18,11 @@
 -- Every statement stays inside one campaign's rows (or one standalone coupon's), except
 -- the order lock and the guessing counters: see the README's "Sharding by campaign".
 --
+-- Events (contract, "Events"), written here so that they commit with the change:
+-- reservation.created (and reservation.expired for an order's lapsed hold written down on
+-- the way), redemption.succeeded, and coupon.exhausted / campaign.exhausted when this use
+-- is the one that wrote EXHAUSTED. VALIDATE writes none.
+--
 -- outcome is 'OK' or the error code; replayed marks an answer given before (a retried
 -- order, a retried hold). coupon_status is the coupon's after the call (its live holds are
 -- counted only when a client asks: coupon_held_uses).
@@ -66,6 +71,9 @@ DECLARE
     v_campaign_user_held integer;
     v_campaign_held integer;
     v_campaign_held_money numeric;
+    v_coupon_was text;
+    v_campaign_was text;
+    v_lapsed coupon_reservations%ROWTYPE;
 BEGIN
     IF p_mode NOT IN ('VALIDATE', 'RESERVE', 'REDEEM') THEN
         RAISE EXCEPTION 'coupon_redeem: unknown mode %', p_mode;
@@ -224,13 +232,21 @@ BEGIN
         -- An expired hold of this order that the sweep has not reached is written down
         -- first: an order's one HELD row is the new one.
         UPDATE coupon_reservations SET status = 'EXPIRED', ended_at = now()
-        WHERE order_id = p_order_id AND status = 'HELD' AND expires_at <= now();
+        WHERE order_id = p_order_id AND status = 'HELD' AND expires_at <= now()
+        RETURNING * INTO v_lapsed;
+        IF v_lapsed.id IS NOT NULL THEN
+            PERFORM event_reservation_ended('reservation.expired', v_lapsed);
+        END IF;
         INSERT INTO coupon_reservations (coupon_id, campaign_id, user_id, order_id,
                                          order_value, discount_amount, final_amount,
                                          expires_at, ip_address, user_agent)
         VALUES (c.id, c.campaign_id, p_user_id, p_order_id, p_order_value, v_discount,
                 v_final, now() + p_hold_for, p_ip_address, p_user_agent)
         RETURNING * INTO h;
+        PERFORM event_append('reservation.created', c.id, c.campaign_id, jsonb_build_object(
+            'reservation', event_reservation(h),
+            'coupon', event_coupon(c, coupon_status(c, k)),
+            'campaign', event_campaign(k)));
     ELSIF v_outcome = 'OK' AND NOT v_replayed AND p_mode = 'REDEEM' THEN
         -- 9. The usage, the counters and the statuses, in this one transaction.
         INSERT INTO coupon_usages (coupon_id, campaign_id, user_id, order_id, order_value,
@@ -238,6 +254,8 @@ BEGIN
         VALUES (c.id, c.campaign_id, p_user_id, p_order_id, p_order_value, v_discount,
                 v_final, p_ip_address, p_user_agent)
         RETURNING * INTO u;
+        v_coupon_was := c.status;
+        v_campaign_was := k.status;
         -- Guarded as well as locked: the count can never pass the limit.
         UPDATE coupons SET
             current_total_uses = current_total_uses + 1,
@@ -268,6 +286,23 @@ BEGIN
             SET status = 'REDEEMED', usage_id = u.id, ended_at = now()
             WHERE id = v_own_hold
             RETURNING * INTO h;
+        END IF;
+        v_status := coupon_status(c, k);
+        PERFORM event_append('redemption.succeeded', c.id, c.campaign_id, jsonb_build_object(
+            'usage', event_usage(u),
+            'coupon', event_coupon(c, v_status),
+            'campaign', event_campaign(k),
+            'reservationId', h.id));
+        IF c.status = 'EXHAUSTED' AND v_coupon_was <> 'EXHAUSTED' THEN
+            PERFORM event_append('coupon.exhausted', c.id, c.campaign_id, jsonb_build_object(
+                'coupon', event_coupon(c, v_status),
+                'campaign', event_campaign(k),
+                'usageId', u.id));
+        END IF;
+        IF k.status = 'EXHAUSTED' AND v_campaign_was <> 'EXHAUSTED' THEN
+            PERFORM event_append('campaign.exhausted', NULL, k.id, jsonb_build_object(
+                'campaign', event_campaign(k),
+                'usageId', u.id));
         END IF;
     END IF;
 

@@ -1,7 +1,8 @@
 -- coupon_release: releaseReservation. The order's newest reservation: HELD becomes
 -- RELEASED and frees its use at once; one already RELEASED or EXPIRED is answered
 -- unchanged (a HELD row past its expiry is written down as EXPIRED on the way);
--- REDEEMED is ALREADY_REDEEMED; an order with no reservation is NOT_FOUND.
+-- REDEEMED is ALREADY_REDEEMED; an order with no reservation is NOT_FOUND. The change
+-- writes its event (reservation.released, or reservation.expired) in the same transaction.
 CREATE OR REPLACE FUNCTION coupon_release(p_order_id text)
 RETURNS TABLE (outcome text, reservation coupon_reservations)
 LANGUAGE plpgsql AS $$
@@ -26,6 +27,9 @@ BEGIN
                 ended_at = now()
             WHERE id = h.id
             RETURNING * INTO h;
+            PERFORM event_reservation_ended(
+                CASE WHEN h.status = 'RELEASED' THEN 'reservation.released'
+                     ELSE 'reservation.expired' END, h);
         END IF;
         outcome := 'OK';
     END IF;

@@ -2,6 +2,7 @@
 -- (beside the usage: its amounts are never edited), and in the same transaction the use
 -- goes back to the coupon, the user and the campaign, and the discount to the campaign's
 -- money budget. An EXHAUSTED coupon or campaign is ACTIVE again while its window is open.
+-- The redemption.rolled_back event is written in the same transaction.
 --
 -- Idempotent: an order whose redemption is already rolled back answers that usage again,
 -- replayed, and changes nothing. An order with no redemption is NOT_FOUND. Locks in
@@ -62,6 +63,10 @@ BEGIN
             updated_at = now()
         WHERE id = u.campaign_id
         RETURNING * INTO k;
+        PERFORM event_append('redemption.rolled_back', c.id, c.campaign_id, jsonb_build_object(
+            'usage', event_usage(u),
+            'coupon', event_coupon(c, coupon_status(c, k)),
+            'campaign', event_campaign(k)));
         outcome := 'OK';
     END IF;
     coupon := c;

@@ -8,6 +8,9 @@ A periodic chore has the (context, timestamp) signature and is registered with
 job's id) is registered by name with retries and queued with `defer_once`: one runner
 per key, run again if its worker dies, so it must resume where it stopped.
 
+Webhooks: `deliver_webhooks` runs each second (one run at a time across all workers) and
+goes on while there is work (services/webhook_delivery.py).
+
 Code generation: `generateCodes` only records a PENDING job row (in the request's own
 statement, so the job exists exactly when the answer says so). Every worker's
 `start_generation_jobs` chore, each second, queues `generate_codes` once for every job
@@ -27,7 +30,7 @@ from uuid import UUID
 import procrastinate
 
 from graphql_api.background.queue import defer_once, new_job_app, periodic, resources_of
-from graphql_api.services import code_generation, lifecycle
+from graphql_api.services import code_generation, lifecycle, webhook_delivery
 from graphql_api.services.coupon_queries import mark_expired_coupons
 from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 GENERATE_CODES = "generate_codes"
 # Finished jobs of the queue (a chore's run every second adds up) are kept this long.
 FINISHED_JOBS_KEPT_HOURS = 24
+# A delivery run ends after this (or sooner when idle); the next second's run goes on. Short
+# enough that a stopping worker's run ends within its shutdown time.
+DELIVERY_RUN_SECONDS = 10.0
 
 
 def build_job_app(settings: Settings) -> procrastinate.App:
@@ -59,6 +65,7 @@ def register_tasks(app: procrastinate.App, settings: Settings) -> None:
         start_generation_jobs,
         every=settings.generation_pickup_seconds,
     )
+    periodic(app, "deliver_webhooks", deliver_webhooks, every=1)
     if not settings.background_sweeps:
         return
     periodic(app, "expire_coupons", expire_coupons, every=settings.expiry_sweep_seconds)
@@ -83,10 +90,18 @@ async def forget_guess_windows(context: procrastinate.JobContext, timestamp: int
 async def expire_reservations(context: procrastinate.JobContext, timestamp: int) -> None:
     """Write EXPIRED on holds whose time has passed (they stopped counting when it did)."""
     expired = await lifecycle.expire_holds(resources_of(context).db)
-    if expired:
-        # The facts `reservation.expired` events will carry (the events issue publishes
-        # them in this same transaction's place).
+    if expired:  # each with its `reservation.expired` event, written in the same transaction
         log.info("holds expired", extra={"reservations": len(expired)})
+
+
+async def deliver_webhooks(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Number new events and send the webhooks that are due, until there has been nothing
+    to do for a moment (or DELIVERY_RUN_SECONDS): one run at a time across all workers,
+    taken up again each second."""
+    resources = resources_of(context)
+    await webhook_delivery.run_deliveries(
+        resources.db, resources.settings.webhook_policy, seconds=DELIVERY_RUN_SECONDS
+    )
 
 
 async def start_generation_jobs(context: procrastinate.JobContext, timestamp: int) -> None:

@@ -109,3 +109,31 @@ def check_page_size(first: int | None) -> int:
     if first is None or not 1 <= first <= MAX_PAGE_SIZE:
         raise invalid("first", f"first must be between 1 and {MAX_PAGE_SIZE}")
     return first
+
+
+def encode_feed_cursor(scope: ListScope, position: int) -> str:
+    """A cursor for a list read oldest first by a position number (the event feed)."""
+    raw = "|".join((CURSOR_VERSION, scope.field, scope.digest(), str(position)))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_feed_cursor(scope: ListScope, cursor: str, *, check_chosen_by: bool = True) -> int:
+    """The position an `encode_feed_cursor` cursor for `scope` holds; INVALID_INPUT on
+    `after` for anything else (`check_chosen_by` as decode_cursor's)."""
+    refused = invalid("after", "after is not a cursor this list issued for these arguments")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode()
+        version, field, digest, number = raw.split("|")
+        position = int(number)
+    except (ValueError, binascii.Error, UnicodeError):
+        raise refused from None
+    if (
+        version != CURSOR_VERSION
+        or field != scope.field
+        or (check_chosen_by and digest != scope.digest())
+        or not 0 <= position < 2**63
+        or number != str(position)
+    ):
+        raise refused
+    return position

@@ -19,6 +19,7 @@ from graphql_api.schema.campaign_inputs import (
     CreateCampaignInput,
     GenerateCodesInput,
 )
+from graphql_api.schema.event_types import CreateWebhookEndpointInput, WebhookEndpointPayload
 from graphql_api.schema.inputs import (
     CreateTimedCouponInput,
     CreateUserCouponInput,
@@ -43,6 +44,7 @@ from graphql_api.services import (
     coupon_status,
     lifecycle,
     redemption,
+    webhook_endpoints,
 )
 
 CouponId = Annotated[strawberry.ID, strawberry.argument(description="The coupon's UUID.")]
@@ -231,3 +233,36 @@ class Mutation:
         campaign_id, user_id = input.checked()
         result = await assignment.assign_code(info.context.db, campaign_id, user_id)
         return CouponPayload.of(result.coupon)
+
+    @strawberry.mutation(
+        description="Register a receiver of signed webhooks for some event types; the answer "
+        "carries its signing secret, once. It receives the events recorded from now on. "
+        "Admin only.",
+        permission_classes=[AdminOnly],
+        extensions=refusals_as_payload(),
+    )
+    async def create_webhook_endpoint(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateWebhookEndpointInput, strawberry.argument(description="The receiver.")
+        ],
+    ) -> WebhookEndpointPayload:
+        made = await webhook_endpoints.create_endpoint(
+            info.context.db, info.context.settings.webhook_policy, input.url, input.events
+        )
+        return WebhookEndpointPayload.of(made.endpoint, made.secret)
+
+    @strawberry.mutation(
+        description="Delete a webhook endpoint: nothing more is sent to it, and its deliveries "
+        "are forgotten. Answers it as it was, `enabled: false`. Admin only.",
+        permission_classes=[AdminOnly],
+        extensions=refusals_as_payload(),
+    )
+    async def delete_webhook_endpoint(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The endpoint's UUID.")],
+    ) -> WebhookEndpointPayload:
+        endpoint = await webhook_endpoints.delete_endpoint(info.context.db, check_uuid(id, "id"))
+        return WebhookEndpointPayload.of(endpoint)

@@ -27,7 +27,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from graphql_api.domain.errors import CouponError
-from graphql_api.domain.pagination import decode_cursor, page_request
+from graphql_api.domain.pagination import decode_cursor, decode_feed_cursor, page_request
 from graphql_api.schema.errors import argument_error
 from graphql_api.schema.paged_lists import PAGED_LISTS
 
@@ -92,6 +92,8 @@ def _page_argument_errors(
                 if not isinstance(value, int | None) or isinstance(value, bool):
                     continue  # a type error, which variable coercion reports
                 page_request(value, None, scope)
+            elif isinstance(value, str) and paged.numbered:
+                decode_feed_cursor(scope, value, check_chosen_by=known)
             elif isinstance(value, str):
                 decode_cursor(scope, value, check_chosen_by=known)
         except CouponError as error:

@@ -13,6 +13,7 @@ class PagedList:
     owner: str  # the type that has the field
     argument: str | None  # the argument whose value chooses the rows, if any
     by_parent: bool = False  # whether the parent object chooses the rows
+    numbered: bool = False  # cursors hold a position number (encode_feed_cursor)
 
     def scope(self, *chosen_by: str) -> ListScope:
         """The cursor scope for this list with these argument (or parent) values."""
@@ -26,6 +27,10 @@ COUPON_USAGES = PagedList("usages", "Coupon", None, by_parent=True)
 CAMPAIGNS = PagedList("campaigns", "Query", None)
 # Chosen by the campaign and by the `redeemed` and `assigned` filters.
 CAMPAIGN_CODES = PagedList("codes", "Campaign", None, by_parent=True)
+# Oldest first; any `types` filter may follow any cursor (positions are the feed's own).
+EVENTS = PagedList("events", "Query", None, numbered=True)
+WEBHOOK_ENDPOINTS = PagedList("webhookEndpoints", "Query", None)
+WEBHOOK_DELIVERIES = PagedList("deliveries", "WebhookEndpoint", None, by_parent=True, numbered=True)
 
 PAGED_LISTS = {
     paged.name: paged
@@ -36,5 +41,8 @@ PAGED_LISTS = {
         COUPON_USAGES,
         CAMPAIGNS,
         CAMPAIGN_CODES,
+        EVENTS,
+        WEBHOOK_ENDPOINTS,
+        WEBHOOK_DELIVERIES,
     )
 }

@@ -12,20 +12,36 @@ from graphql_api.domain.applicable import applicable_request
 from graphql_api.domain.codes import read_code
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.inputs import check_identifier, check_uuid
-from graphql_api.domain.pagination import DEFAULT_PAGE_SIZE, page_request
+from graphql_api.domain.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Position,
+    check_page_size,
+    decode_feed_cursor,
+    encode_cursor,
+    page_request,
+)
+from graphql_api.domain.webhooks import check_event_types
 from graphql_api.schema.campaign_types import (
     CampaignConnection,
     CampaignNode,
     CodeGenerationJobNode,
 )
-from graphql_api.schema.connections import CouponConnection, UsageConnection
+from graphql_api.schema.connections import CouponConnection, PageInfo, UsageConnection
 from graphql_api.schema.errors import arguments_checked
+from graphql_api.schema.event_types import (
+    EventConnection,
+    WebhookEndpointConnection,
+    WebhookEndpointEdge,
+    WebhookEndpointNode,
+)
 from graphql_api.schema.inputs import ValidateCouponInput
 from graphql_api.schema.paged_lists import (
     ACTIVE_CAMPAIGNS,
     CAMPAIGNS,
+    EVENTS,
     USER_COUPONS,
     USER_USAGES,
+    WEBHOOK_ENDPOINTS,
 )
 from graphql_api.schema.payloads import CouponValidation
 from graphql_api.schema.permissions import AdminOnly
@@ -37,8 +53,10 @@ from graphql_api.services import (
     campaigns,
     code_generation,
     coupon_queries,
+    events,
     lifecycle,
     redemption,
+    webhook_endpoints,
 )
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
@@ -219,3 +237,55 @@ class Query:
             job_id = check_uuid(id, "id")
         job = await code_generation.job_by_id(info.context.db, job_id)
         return None if job is None else CodeGenerationJobNode.from_domain(job)
+
+    @strawberry.field(
+        description="The event feed, oldest first: follow it by passing the last `endCursor` "
+        "as `after` (at the end, ask again later with the same cursor). Events appear once "
+        "their change has committed, in the order of each coupon's changes. Admin only.",
+        permission_classes=[AdminOnly],
+    )
+    async def events(
+        self,
+        info: Info,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = strawberry.UNSET,
+        types: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="Only events of these types (see Event.type); absent: all. A "
+                "cursor from any `types` may be passed with any other."
+            ),
+        ] = strawberry.UNSET,
+    ) -> EventConnection:
+        with arguments_checked():
+            size = check_page_size(first)
+            cursor = given(after)
+            position = 0 if cursor is None else decode_feed_cursor(EVENTS.scope(), cursor)
+            wanted = given(types)
+            kinds = None if wanted is None else check_event_types(wanted, "types")
+        return EventConnection.of(await events.events_page(info.context.db, position, size, kinds))
+
+    @strawberry.field(
+        description="The webhook endpoints, newest first. Admin only.",
+        permission_classes=[AdminOnly],
+    )
+    async def webhook_endpoints(
+        self, info: Info, first: First = DEFAULT_PAGE_SIZE, after: After = strawberry.UNSET
+    ) -> WebhookEndpointConnection:
+        scope = WEBHOOK_ENDPOINTS.scope()
+        with arguments_checked():
+            page = page_request(first, given(after), scope)
+        found = await webhook_endpoints.endpoints_page(info.context.db, page)
+        edges = [
+            WebhookEndpointEdge(
+                cursor=encode_cursor(scope, Position(endpoint.created_at, endpoint.id)),
+                node=WebhookEndpointNode.from_endpoint(endpoint),
+            )
+            for endpoint in found.items
+        ]
+        return WebhookEndpointConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=found.has_next_page, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )

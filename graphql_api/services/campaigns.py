@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from db.engine import Database
-from db.queries import campaigns, coupons
+from db.queries import campaigns, coupons, events
 from graphql_api.domain.campaign_rules import NewCampaign
 from graphql_api.domain.campaigns import Campaign
 from graphql_api.domain.coupons import Coupon
@@ -17,6 +17,7 @@ from graphql_api.services.records import to_campaign, to_coupon
 
 
 async def create_campaign(db: Database, new: NewCampaign) -> Campaign:
+    """Write the campaign and its `campaign.created` event, in one transaction."""
     values = {
         "name": new.name,
         "description": new.description,
@@ -32,8 +33,10 @@ async def create_campaign(db: Database, new: NewCampaign) -> Campaign:
         "max_total_discount": new.max_total_discount,
         "created_by": new.created_by,
     }
-    async with db.single_statement() as session:
-        return to_campaign((await campaigns.insert_campaign(session, values))._mapping)
+    async with db.transaction() as session:
+        row = await campaigns.insert_campaign(session, values)
+        await events.append_campaign_created(session, row.id)
+    return to_campaign(row._mapping)
 
 
 async def set_active(db: Database, campaign_id: UUID, *, active: bool) -> Campaign:

@@ -22,7 +22,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import Database
-from db.queries import campaigns
+from db.queries import campaigns, events
 from graphql_api.domain.campaign_rules import GenerationRequest, check_code_space
 from graphql_api.domain.campaigns import Campaign, CampaignStatus, CodeGenerationJob, JobStatus
 from graphql_api.domain.codes import draw_codes
@@ -136,15 +136,32 @@ async def _write_batches(db: Database, job_id: UUID, batch: int, lanes: int) -> 
                 if done is None:
                     raise _OvershootError
                 await campaigns.add_codes(session, job.campaign_id, written)
+                if done.status == JobStatus.SUCCEEDED.value:
+                    await events.append_codes_generated(
+                        session,
+                        job.campaign_id,
+                        source="GENERATION",
+                        count=done.generated,
+                        job_id=job_id,
+                        job_status=done.status,
+                    )
         except _OvershootError:
             continue
         if done.status == JobStatus.SUCCEEDED.value:
             return JobStatus.SUCCEEDED
         barren = barren + 1 if written == 0 else 0
         if barren >= MAX_BARREN_BATCHES:
-            async with db.single_statement() as session:
+            async with db.transaction() as session:
                 await campaigns.fail_job(
                     session, job_id, "Drawn codes kept colliding with existing ones"
+                )
+                await events.append_codes_generated(
+                    session,
+                    job.campaign_id,
+                    source="GENERATION",
+                    count=done.generated,
+                    job_id=job_id,
+                    job_status=JobStatus.FAILED.value,
                 )
             log.warning("code generation job %s failed: codes kept colliding", job_id)
             return JobStatus.FAILED

@@ -22,7 +22,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import Database
-from db.queries import campaigns
+from db.queries import campaigns, events
 from graphql_api.domain.code_files import CodeLine
 from graphql_api.domain.errors import invalid
 from graphql_api.services.code_generation import campaign_taking_codes
@@ -136,6 +136,10 @@ async def import_codes(
         # commit, and the campaign's redemptions lock it too (a slow reader of the report
         # above must not hold them up).
         await campaigns.add_codes(session, campaign_id, summary.written)
+        if summary.written:
+            await events.append_codes_generated(
+                session, campaign_id, source="IMPORT", count=summary.written
+            )
     return summary
 
 

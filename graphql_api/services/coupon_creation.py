@@ -1,11 +1,12 @@
-"""Creating coupons: user-specific ones with generated codes, timed campaigns."""
+"""Creating coupons: user-specific ones with generated codes, timed campaigns. Each is
+written with its `coupon.created` event, in one transaction."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from db.engine import Database
-from db.queries import coupons
+from db.queries import coupons, events
 from graphql_api.domain.codes import CAMPAIGN_PREFIX, USER_PREFIX, generate_code
 from graphql_api.domain.coupons import Coupon, DiscountTerms
 from graphql_api.domain.errors import CouponError, ErrorCode
@@ -56,8 +57,10 @@ async def create_timed_coupon(db: Database, new: NewTimedCoupon) -> Coupon:
     }
     if new.code is None:
         return await _insert_with_generated_code(db, values, CAMPAIGN_PREFIX)
-    async with db.single_statement() as session:
+    async with db.transaction() as session:
         row = await coupons.insert_coupon(session, {**values, "code": new.code})
+        if row is not None:
+            await events.append_coupon_created(session, row.id)
     if row is None:
         raise CouponError(
             ErrorCode.CODE_ALREADY_EXISTS, f"A coupon with code {new.code} already exists", "code"
@@ -67,8 +70,10 @@ async def create_timed_coupon(db: Database, new: NewTimedCoupon) -> Coupon:
 
 async def _insert_with_generated_code(db: Database, values: dict[str, Any], prefix: str) -> Coupon:
     for _ in range(CODE_ATTEMPTS):
-        async with db.single_statement() as session:
+        async with db.transaction() as session:
             row = await coupons.insert_coupon(session, {**values, "code": generate_code(prefix)})
+            if row is not None:
+                await events.append_coupon_created(session, row.id)
         if row is not None:
             return to_coupon(row._mapping)
     raise CodeSpaceExhaustedError(f"{CODE_ATTEMPTS} generated codes in a row were taken")

@@ -72,7 +72,8 @@ def clean_db(db: Database) -> Database:
     """Each test starts from empty tables (TRUNCATE: usages refuse DELETE)."""
     db.execute(
         "TRUNCATE coupon_reservations, coupon_usages, coupons, code_generation_jobs,"
-        " campaigns, guess_counters"
+        " campaigns, guess_counters, events, webhook_attempts, webhook_deliveries,"
+        " webhook_streams, webhook_endpoints"
     )
     return db
 

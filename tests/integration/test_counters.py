@@ -51,7 +51,8 @@ VALUES = ["20", "50", "80"]
 
 TRUNCATE = (
     "TRUNCATE coupon_reservations, coupon_usages, coupons, code_generation_jobs, campaigns,"
-    " guess_counters"
+    " guess_counters, events, webhook_attempts, webhook_deliveries, webhook_streams,"
+    " webhook_endpoints"
 )
 LIVE_USAGES = """
 SELECT c.code, u.user_id, u.order_id, u.order_value, u.discount_applied

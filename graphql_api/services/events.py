@@ -1,0 +1,77 @@
+"""Events: the outbox's numbering, and the feed that other systems follow.
+
+Every change the contract lists writes its event in its own transaction (the database's
+functions for redemptions and holds, db/sql/event_append.sql; the services for what they
+create). An event is numbered (`position`) only once it has committed, by one numbering at a
+time in the order its change took its locks (`sequence`): the feed read in position order
+never shows an event before one that precedes it, and a position once seen is never
+followed by a smaller one, so a consumer's cursor is safe to keep.
+
+The background worker numbers events as they come (and makes their webhook deliveries);
+the feed numbers what has committed before it reads, so it is as fresh as the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from db.engine import Database
+from db.queries import events
+
+# Events numbered in one statement; a numbering repeats until none is left.
+NUMBERING_BATCH = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: UUID
+    position: int
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    items: list[Event]
+    has_next_page: bool
+
+
+async def number_events(db: Database, *, most: int | None = None) -> int:
+    """Number the events committed so far (and make their webhook deliveries), up to `most`
+    (None: all); how many were numbered. Waits while another numbering runs."""
+    total = 0
+    while most is None or total < most:
+        batch = NUMBERING_BATCH if most is None else min(NUMBERING_BATCH, most - total)
+        async with db.transaction() as session:
+            await events.lock_numbering(session)
+            numbered = await events.number_events(session, batch)
+        total += numbered
+        if numbered < batch:
+            break
+    return total
+
+
+async def events_page(
+    db: Database, after: int, first: int, types: Sequence[str] | None
+) -> EventPage:
+    """Up to `first` events after position `after` (0: from the start), oldest first, of
+    `types` (None: every type). What has committed is numbered first."""
+    await number_events(db)
+    async with db.single_statement() as session:
+        rows = await events.events_page(session, after, first + 1, types)
+    items = [
+        Event(
+            id=row.id,
+            position=row.position,
+            type=row.type,
+            occurred_at=row.occurred_at,
+            data=row.data,
+        )
+        for row in rows[:first]
+    ]
+    return EventPage(items=items, has_next_page=len(rows) > first)
