@@ -465,3 +465,30 @@ def test_the_worker_never_logs_a_secret(hooks: GraphQLClient, worker: list[Worke
         create_timed_coupon(hooks)
         receiver.wait_for(1)
     assert secret.removeprefix("whsec_") not in worker[0].log()
+
+
+def test_a_worker_killed_mid_delivery_leaves_a_retry_not_a_loss(
+    hooks: GraphQLClient, hooks_url: str, worker: list[WorkerProcess]
+) -> None:
+    # a receiver slow enough that the kill lands while its requests are in flight
+    with http_receiver(delay=1.0) as receiver:
+        # given
+        _, secret = register(hooks, receiver.url, ["coupon.created"])
+        for _ in range(10):
+            create_timed_coupon(hooks)
+        deadline = time.monotonic() + 30
+        while not receiver.received:
+            assert time.monotonic() < deadline, "no delivery was attempted"
+            time.sleep(0.02)
+
+        # when: the worker dies mid-batch, nothing written down
+        worker[0].process.kill()
+        worker[0].process.wait()
+
+        # then: once the lease runs out, another worker sends the batch again, same ids
+        with worker_processes(hooks_url, 1, *COUPONS_WORKER, env=WORKER_SETTINGS):
+            ids = receiver.wait_for_ids(10, timeout=90)
+    assert all(verified(secret, r) for r in receiver.acknowledged)
+    assert len(ids) == 10
+    first_tries = {r.webhook_id for r in receiver.received[:10]}
+    assert first_tries <= ids
