@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -185,6 +186,8 @@ def start_service(database_url: str, port: int, profile: Profile, log_path: Path
         "DATABASE_URL": database_url,
         "COUPONS_ENV": "production",
         "COUPONS_API_KEYS": f"storefront:{KEY},admin:{ADMIN_KEY}",
+        # W6's receiver listens on loopback.
+        "COUPONS_WEBHOOK_ALLOW_PRIVATE": "true",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [
@@ -353,6 +356,87 @@ def worker_rss_mb(process: Any) -> list[float]:
     return [round(child.memory_info().rss / 2**20, 1) for child in spawned or [parent]]
 
 
+@dataclass
+class Receiver:
+    process: Any
+    url: str
+
+
+def start_receiver() -> Receiver:
+    """bench/receiver.py on a free port, answering 204 to every webhook."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(BENCH / "receiver.py"), str(port)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return Receiver(process, f"http://127.0.0.1:{port}/hooks")
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("bench: the webhook receiver did not start")
+
+
+def stop_process(process: Any) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def register_endpoint(url: str, receiver_url: str) -> None:
+    """An endpoint for redemption.succeeded, written directly (the API would refuse a
+    loopback receiver without the setting, which only the worker has)."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "INSERT INTO webhook_endpoints (url, events, secret)"
+            " VALUES ($1, ARRAY['redemption.succeeded'], $2)",
+            receiver_url,
+            "whsec_" + "QmVuY2htYXJrU2VjcmV0S2V5MDEyMzQ1Njc4OWFiY2Q=",
+        )
+    finally:
+        await connection.close()
+
+
+async def follow_deliveries(url: str, seconds: int) -> dict[str, Any]:
+    """After W6's load: how many deliveries were made during it, the backlog it left, and
+    how long that took to clear (every event delivered, checked against the events)."""
+    connection = await asyncpg.connect(url)
+    count = (
+        "SELECT count(*) FILTER (WHERE state = 'DELIVERED'),"
+        " count(*) FILTER (WHERE state = 'PENDING') FROM webhook_deliveries"
+    )
+    try:
+        delivered, pending = await connection.fetchrow(count)
+        started = time.monotonic()
+        left = pending
+        while time.monotonic() - started < 300:
+            unnumbered = await connection.fetchval(
+                "SELECT count(*) FROM events WHERE position IS NULL"
+            )
+            _, left = await connection.fetchrow(count)
+            if left == 0 and unnumbered == 0:
+                break
+            await asyncio.sleep(0.2)
+        drained = time.monotonic() - started
+        total, _ = await connection.fetchrow(count)
+        # Every event numbered once the endpoint was there has its delivery.
+        events = await connection.fetchval(
+            "SELECT count(*) FROM events WHERE type = 'redemption.succeeded'"
+            " AND position >= (SELECT min(event_position) FROM webhook_deliveries)"
+        )
+        return {
+            "delivered_during_load_per_s": round(delivered / seconds, 1),
+            "backlog_at_end": pending,
+            "seconds_to_clear_backlog": round(drained, 1),
+            "every_event_delivered": total == events and left == 0,
+        }
+    finally:
+        await connection.close()
+
+
 def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None) -> dict[str, Any]:
     require_tools()
     name = f"coupons_bench_{secrets.token_hex(4)}"
@@ -363,6 +447,7 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
     log_dir = tempfile.TemporaryDirectory(prefix="coupons-bench-")
     log_path = Path(log_dir.name) / "serve.log"
     process = None
+    stack = contextlib.ExitStack()
     try:
         from db.migrate import upgrade_to_head
 
@@ -378,21 +463,30 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
             ("W5 nested: 50 coupons with usages", "nested"),
             ("W2 redeemCoupon, one hot coupon", "hot"),
             ("W3 redeemCoupon, 1,000 coupons", "spread"),
+            ("W6 W3 with a webhook receiver", "spread"),
         ):
             if only and label[:2] not in only:
                 continue
             if profile.warmup:
-                wrk(port, workload, profile.warmup, profile.connections, run + "0")
+                wrk(port, workload, profile.warmup, profile.connections, f"{run}0{label[:2]}")
                 time.sleep(0.5)  # let the warm-up's unanswered requests finish
             before = asyncio.run(hot_uses(database_url))
-            raw = wrk(port, workload, profile.seconds, profile.connections, run)
+            hooked = label.startswith("W6")
+            if hooked:
+                receiver = start_receiver()
+                stack.callback(stop_process, receiver.process)
+                asyncio.run(register_endpoint(database_url, receiver.url))
+            tag = f"{run}{label[:2]}"  # order ids differ between workloads and runs
+            raw = wrk(port, workload, profile.seconds, profile.connections, tag)
             result = figures(label, raw)
+            if hooked:
+                result.extra.update(asyncio.run(follow_deliveries(database_url, profile.seconds)))
             if workload == "hot":
                 # wrk stops without reading the answers still in flight, so the count may
                 # exceed the OK answers by at most one per connection; the usage rows must
                 # match the count exactly.
                 time.sleep(0.5)
-                grew, rows = asyncio.run(hot_growth(database_url, run))
+                grew, rows = asyncio.run(hot_growth(database_url, tag))
                 grew -= before
                 result.extra["ok_answers"] = result.ok
                 result.extra["hot_count_grew"] = grew
@@ -445,7 +539,7 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
         for result in results:
             if result.name.startswith("W2"):
                 result.extra["ratio_to_limit"] = round(result.requests_per_second / hot_limit, 3)
-            elif result.name.startswith("W3"):
+            elif result.name.startswith(("W3", "W6")):
                 result.extra["ratio_to_limit"] = round(result.requests_per_second / spread_limit, 3)
             else:
                 result.extra["ratio_to_hot_limit"] = round(
@@ -466,6 +560,7 @@ def run_benchmark(admin_url: str, profile: Profile, only: set[str] | None = None
             "worker_rss_mb": rss,
         }
     finally:
+        stack.close()
         if process is not None:
             process.send_signal(signal.SIGTERM)
             try:

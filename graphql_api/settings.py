@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         "before the next; after the last, the delivery is FAILED. The default is Standard "
         "Webhooks' schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: over 27 hours)",
     )
+    event_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="days events are kept (for the feed and the deliveries' history); older "
+        "ones that no webhook delivery still waits on are deleted by the hourly sweep",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @field_validator("api_keys")

@@ -139,3 +139,28 @@ async def events_page(
     """Numbered events after position `after`, oldest first, of `types` (None: all)."""
     params = {"after": after, "limit": limit, "types": None if types is None else list(types)}
     return (await session.execute(_PAGE, params)).all()
+
+
+# Events past the retention whose deliveries are all done; never the newest event, whose
+# position the next numbering counts on (positions are never given twice).
+_FORGET = text(
+    """
+    DELETE FROM events
+    WHERE id IN (
+        SELECT e.id FROM events e
+        WHERE e.occurred_at < now() - make_interval(days => :days)
+          AND e.position < (SELECT max(position) FROM events)
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                          WHERE d.event_id = e.id AND d.state = 'PENDING')
+        ORDER BY e.position
+        LIMIT :limit
+    )
+    """
+)
+
+
+async def forget_old_events(session: AsyncSession, days: int, limit: int) -> int:
+    """Delete up to `limit` events older than `days` days (with their deliveries and
+    attempts) that no delivery waits on; how many."""
+    result = await session.execute(_FORGET, {"days": days, "limit": limit})
+    return int(result.rowcount)  # type: ignore[attr-defined]

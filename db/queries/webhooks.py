@@ -127,9 +127,12 @@ _RECORD_ATTEMPTS = text(
     """
     INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, response_status,
                                   response_excerpt, error)
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:at AS timestamptz[]),
-                         CAST(:ms AS integer[]), CAST(:status AS integer[]),
-                         CAST(:excerpt AS text[]), CAST(:error AS text[]))
+    SELECT v.* FROM unnest(CAST(:ids AS uuid[]), CAST(:at AS timestamptz[]),
+                           CAST(:ms AS integer[]), CAST(:status AS integer[]),
+                           CAST(:excerpt AS text[]), CAST(:error AS text[]))
+                    AS v(id, at, ms, status, excerpt, error)
+    -- an endpoint deleted meanwhile took its deliveries with it
+    WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = v.id)
     """
 )
 

@@ -30,7 +30,7 @@ from uuid import UUID
 import procrastinate
 
 from graphql_api.background.queue import defer_once, new_job_app, periodic, resources_of
-from graphql_api.services import code_generation, lifecycle, webhook_delivery
+from graphql_api.services import code_generation, events, lifecycle, webhook_delivery
 from graphql_api.services.coupon_queries import mark_expired_coupons
 from graphql_api.services.guessing import GuessPolicy, forget_old_windows
 from graphql_api.settings import Settings
@@ -74,6 +74,7 @@ def register_tasks(app: procrastinate.App, settings: Settings) -> None:
         app, "expire_reservations", expire_reservations, every=settings.reservation_sweep_seconds
     )
     periodic(app, "forget_finished_jobs", forget_finished_jobs, every=3600)
+    periodic(app, "forget_old_events", forget_old_events, every=3600)
 
 
 async def expire_coupons(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -118,3 +119,13 @@ async def generate_codes(context: procrastinate.JobContext, job_id: str) -> None
 async def forget_finished_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
     """Delete the queue's jobs that succeeded more than a day ago (failed ones stay)."""
     await context.app.job_manager.delete_old_jobs(nb_hours=FINISHED_JOBS_KEPT_HOURS)
+
+
+async def forget_old_events(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Delete the events past their retention that no webhook delivery waits on."""
+    resources = resources_of(context)
+    forgotten = await events.forget_old_events(
+        resources.db, resources.settings.event_retention_days
+    )
+    if forgotten:
+        log.info("old events deleted", extra={"events": forgotten})

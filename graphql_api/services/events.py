@@ -75,3 +75,15 @@ async def events_page(
         for row in rows[:first]
     ]
     return EventPage(items=items, has_next_page=len(rows) > first)
+
+
+async def forget_old_events(db: Database, days: int) -> int:
+    """Delete events older than `days` days that no webhook delivery still waits on, with
+    their deliveries and attempts; how many. The newest event always stays."""
+    forgotten = 0
+    while True:
+        async with db.transaction() as session:
+            deleted = await events.forget_old_events(session, days, NUMBERING_BATCH)
+        forgotten += deleted
+        if deleted < NUMBERING_BATCH:
+            return forgotten

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from db.engine import Database as ServiceDatabase
+from db.engine import create_engine
 from graphql_api.domain.webhooks import WebhookPolicy
+from graphql_api.services import events
 from graphql_api.services.webhook_sender import WebhookSender
 from tests.support.callers import KEYS
 from tests.support.database import Database
@@ -305,3 +308,38 @@ def test_a_delivery_to_a_refused_address_is_not_made() -> None:
     with http_receiver() as receiver:
         assert asyncio.run(allowed()) == 204
         assert len(receiver.received) == 1
+
+
+def test_old_events_are_forgotten_but_not_the_newest_nor_one_a_delivery_waits_on(
+    gql: GraphQLClient, clean_db: Database, database_url: str
+) -> None:
+    # given: three events, forty days old; a delivery still waits on the second
+    for _ in range(3):
+        create_timed_coupon(gql)
+    ids = [node["node"]["id"] for node in gql(FEED)["events"]["edges"]]
+    endpoint = create_endpoint(gql, "https://93.184.216.34/x", ["campaign.created"])
+    clean_db.execute(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_position, stream_key)"
+        " SELECT $1::uuid, id, position, coupon_id FROM events WHERE id = $2::uuid",
+        endpoint["webhookEndpoint"]["id"],
+        ids[1],
+    )
+    clean_db.execute("UPDATE events SET occurred_at = occurred_at - interval '40 days'")
+    last_position = clean_db.value("SELECT max(position) FROM events")
+
+    # when
+    async def forget() -> int:
+        engine = create_engine(database_url)
+        try:
+            return await events.forget_old_events(ServiceDatabase(engine), 30)
+        finally:
+            await engine.dispose()
+
+    forgotten = asyncio.run(forget())
+
+    # then
+    assert forgotten == 1
+    assert [e["node"]["id"] for e in gql(FEED)["events"]["edges"]] == ids[1:]
+    create_timed_coupon(gql)
+    assert gql(FEED, {"first": 100})["events"]["edges"][-1]["node"]["type"] == "coupon.created"
+    assert clean_db.value("SELECT max(position) FROM events") == last_position + 1
