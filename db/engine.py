@@ -44,6 +44,9 @@ def create_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=True,
+        # A statement's parameters (a webhook secret, a user's id) never reach an exception's
+        # text, and so never a log line.
+        hide_parameters=True,
         connect_args={
             "timeout": connect_timeout,
             "command_timeout": statement_timeout,

@@ -546,6 +546,8 @@ class WebhookStream(Base):
     leased_until: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("'-infinity'")
     )
+    # Who holds the lease: a worker writes down its batch only while it is still its own.
+    lease: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
     __table_args__ = (
         PrimaryKeyConstraint("endpoint_id", "stream_key"),

@@ -146,13 +146,15 @@ async def record_progress(session: AsyncSession, job_id: UUID, written: int) -> 
     return (await session.execute(statement)).one_or_none()
 
 
-async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> None:
+async def fail_job(session: AsyncSession, job_id: UUID, error: str) -> Row[Any] | None:
+    """Write FAILED on the unfinished job; the job, or None when it had finished already."""
     statement = (
         update(jobs)
         .where(j.id == job_id, j.status.in_(("PENDING", "RUNNING")))
         .values(status="FAILED", error=error[:500], finished_at=func.clock_timestamp())
+        .returning(*jobs.c)
     )
-    await session.execute(statement)
+    return (await session.execute(statement)).one_or_none()
 
 
 # A campaign's code carries a copy of the campaign's terms and window, made when the code

@@ -127,10 +127,17 @@ async def number_events(session: AsyncSession, limit: int) -> int:
     return int(row.numbered)
 
 
-async def lock_numbering(session: AsyncSession) -> None:
-    """Wait for the numbering lock; held until the transaction ends. A statement after this
-    one sees every event committed before the previous numbering ended."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
+async def lock_numbering(session: AsyncSession, *, wait: bool = True) -> bool:
+    """Take the numbering lock, held until the transaction ends; without `wait`, False when
+    another numbering holds it. A statement after this one sees every event committed
+    before the previous numbering ended."""
+    if wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
+        return True
+    taken = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK}
+    )
+    return bool(taken.scalar_one())
 
 
 async def events_page(

@@ -88,7 +88,8 @@ _TAKE = text(
         LIMIT :streams
         FOR UPDATE SKIP LOCKED
     ), taken AS (
-        UPDATE webhook_streams s SET leased_until = now() + make_interval(secs => :lease)
+        UPDATE webhook_streams s
+        SET leased_until = now() + make_interval(secs => :lease), lease = :token
         FROM due WHERE s.endpoint_id = :endpoint AND s.stream_key = due.stream_key
         RETURNING s.stream_key
     )
@@ -108,10 +109,18 @@ _TAKE = text(
 
 
 async def take_streams(
-    session: AsyncSession, endpoint_id: UUID, *, streams: int, per_stream: int, lease: float
+    session: AsyncSession,
+    endpoint_id: UUID,
+    *,
+    streams: int,
+    per_stream: int,
+    lease: float,
+    token: UUID,
 ) -> Sequence[Row[Any]]:
+    """Take up to `streams` due streams for `lease` seconds under `token`; their oldest
+    `per_stream` pending deliveries with their events, in order (see _TAKE)."""
     params = {"endpoint": endpoint_id, "streams": streams, "per_stream": per_stream}
-    return (await session.execute(_TAKE, {**params, "lease": lease})).all()
+    return (await session.execute(_TAKE, {**params, "lease": lease, "token": token})).all()
 
 
 _LOCK_STREAMS = text(
@@ -164,9 +173,10 @@ _FAILED = text(
 _WAIT = text(
     """
     UPDATE webhook_streams s
-    SET next_attempt_at = now() + make_interval(secs => v.retry), leased_until = '-infinity'
+    SET next_attempt_at = now() + make_interval(secs => v.retry), leased_until = '-infinity',
+        lease = NULL
     FROM unnest(CAST(:keys AS uuid[]), CAST(:retry AS double precision[])) AS v(key, retry)
-    WHERE s.endpoint_id = :endpoint AND s.stream_key = v.key
+    WHERE s.endpoint_id = :endpoint AND s.stream_key = v.key AND s.lease = :token
     """
 )
 
@@ -176,6 +186,7 @@ _DROP_EMPTY = text(
     """
     DELETE FROM webhook_streams s
     WHERE s.endpoint_id = :endpoint AND s.stream_key = ANY (CAST(:keys AS uuid[]))
+      AND s.lease = :token
       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
                       WHERE p.endpoint_id = s.endpoint_id AND p.stream_key = s.stream_key
                         AND p.state = 'PENDING')
@@ -184,8 +195,9 @@ _DROP_EMPTY = text(
 
 _GO_ON = text(
     """
-    UPDATE webhook_streams SET next_attempt_at = now(), leased_until = '-infinity'
+    UPDATE webhook_streams SET next_attempt_at = now(), leased_until = '-infinity', lease = NULL
     WHERE endpoint_id = :endpoint AND stream_key = ANY (CAST(:keys AS uuid[]))
+      AND lease = :token
     """
 )
 
@@ -193,6 +205,7 @@ _GO_ON = text(
 async def record_batch(
     session: AsyncSession,
     endpoint_id: UUID,
+    token: UUID,
     *,
     attempts: Sequence[tuple[UUID, datetime, int, int | None, str | None, str | None]],
     delivered: Sequence[tuple[UUID, datetime]],
@@ -202,7 +215,9 @@ async def record_batch(
 ) -> None:
     """Write down one batch: every attempt; deliveries DELIVERED, or failed (retried after
     the seconds given, or FAILED for None); streams `waiting` (key, seconds) until their
-    retry, streams `finished` going on at once, or deleted when nothing is pending."""
+    retry, streams `finished` going on at once, or deleted when nothing is pending. A
+    stream whose lease was lost (taken again under another token after it ran out) is left
+    to its new holder; what this batch's attempts came to is written all the same."""
     keys = sorted({key for key, _ in waiting} | set(finished))
     await session.execute(_LOCK_STREAMS, {"endpoint": endpoint_id, "keys": keys})
     if attempts:
@@ -229,10 +244,16 @@ async def record_batch(
     if waiting:
         wait_keys, seconds = zip(*waiting, strict=True)
         await session.execute(
-            _WAIT, {"endpoint": endpoint_id, "keys": list(wait_keys), "retry": list(seconds)}
+            _WAIT,
+            {
+                "endpoint": endpoint_id,
+                "keys": list(wait_keys),
+                "retry": list(seconds),
+                "token": token,
+            },
         )
     if finished:
-        params = {"endpoint": endpoint_id, "keys": list(finished)}
+        params = {"endpoint": endpoint_id, "keys": list(finished), "token": token}
         await session.execute(_DROP_EMPTY, params)
         await session.execute(_GO_ON, params)
 

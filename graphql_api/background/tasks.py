@@ -8,8 +8,8 @@ A periodic chore has the (context, timestamp) signature and is registered with
 job's id) is registered by name with retries and queued with `defer_once`: one runner
 per key, run again if its worker dies, so it must resume where it stopped.
 
-Webhooks: `deliver_webhooks` runs each second (one run at a time across all workers) and
-goes on while there is work (services/webhook_delivery.py).
+Webhooks: `deliver_webhooks` is started each second (one run at a time across all
+workers) and goes on while there is work (services/webhook_delivery.py).
 
 Code generation: `generateCodes` only records a PENDING job row (in the request's own
 statement, so the job exists exactly when the answer says so). Every worker's
@@ -40,9 +40,6 @@ log = logging.getLogger(__name__)
 GENERATE_CODES = "generate_codes"
 # Finished jobs of the queue (a chore's run every second adds up) are kept this long.
 FINISHED_JOBS_KEPT_HOURS = 24
-# A delivery run ends after this (or sooner when idle); the next second's run goes on. Short
-# enough that a stopping worker's run ends within its shutdown time.
-DELIVERY_RUN_SECONDS = 10.0
 
 
 def build_job_app(settings: Settings) -> procrastinate.App:
@@ -96,13 +93,11 @@ async def expire_reservations(context: procrastinate.JobContext, timestamp: int)
 
 
 async def deliver_webhooks(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Number new events and send the webhooks that are due, until there has been nothing
-    to do for a moment (or DELIVERY_RUN_SECONDS): one run at a time across all workers,
-    taken up again each second."""
+    """Number new events and send the webhooks that are due, for as long as there is any
+    (a run ends after a moment with nothing to do): one run at a time across all workers,
+    started again each second. A stopping worker's run writes down what it has and ends."""
     resources = resources_of(context)
-    await webhook_delivery.run_deliveries(
-        resources.db, resources.settings.webhook_policy, seconds=DELIVERY_RUN_SECONDS
-    )
+    await webhook_delivery.run_deliveries(resources.db, resources.settings.webhook_policy)
 
 
 async def start_generation_jobs(context: procrastinate.JobContext, timestamp: int) -> None:

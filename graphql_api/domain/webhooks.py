@@ -81,6 +81,10 @@ def check_webhook_url(url: str) -> SplitResult:
         raise invalid("url", "url must not carry credentials: the signature authenticates")
     if parts.fragment:
         raise invalid("url", "url must not have a #fragment")
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise invalid("url", "url's host is not a valid host name") from None
     if port == 0:
         raise invalid("url", "url's port must be 1-65535")
     return parts
@@ -100,11 +104,40 @@ def check_event_types(types: Sequence[str], field: str = "events") -> list[str]:
     return [name for name in EVENT_TYPES if name in types]
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a gateway or the host reaches:
+# NAT64 (RFC 6052, RFC 8215), IPv4-translated (RFC 2765), IPv4-compatible (deprecated).
+_EMBEDDING_IPV4 = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96")
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and may lead to: mapped, NAT64,
+    translated, compatible, 6to4 and Teredo."""
+    found = [
+        candidate for candidate in (address.ipv4_mapped, address.sixtofour) if candidate is not None
+    ]
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if any(address in network for network in _EMBEDDING_IPV4):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def refused_address(address: IPAddress) -> str | None:
     """Why a delivery may not reach `address` (loopback, private, link-local, metadata...),
-    or None for a public address. An IPv4 address written as IPv6 is judged as IPv4."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    or None for a public address. An IPv6 address that carries an IPv4 one (mapped, NAT64,
+    6to4, Teredo...) is refused when that one is."""
+    if isinstance(address, ipaddress.IPv6Address) and not (
+        address.is_loopback or address.is_unspecified
+    ):
+        for inner in embedded_ipv4(address):
+            reason = refused_address(inner)
+            if reason is not None:
+                return reason
+        if address.is_site_local:
+            return "a site-local address"
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:

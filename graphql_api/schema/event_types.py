@@ -50,7 +50,8 @@ class EventNode:
         "fields are, money as Decimal strings: `coupon`, `campaign` (null for a coupon of "
         "no campaign), and `usage` (redemptions), `reservation` (holds), or `source`, "
         "`count`, `jobId` and `jobStatus` (codes.generated). Counters are as the change "
-        "left them."
+        "left them; reservation.released and reservation.expired name the coupon (id, "
+        "code, campaignId) without its counters, which ending a hold does not change."
     )
 
     @classmethod
@@ -78,11 +79,14 @@ class EventConnection:
     edges: list[EventEdge] = strawberry.field(description="The events on this page.")
     page_info: PageInfo = strawberry.field(
         description="How to get the next page. At the end of the feed `hasNextPage` is false "
-        "and `endCursor` is where to ask again later (null on an empty page: keep yours)."
+        "and `endCursor` is where to ask again later (on an empty page, the `after` given: "
+        "null only when the feed is empty and no `after` was given)."
     )
 
     @classmethod
-    def of(cls, page: EventPage) -> EventConnection:
+    def of(cls, page: EventPage, after: str | None) -> EventConnection:
+        """`after`: the cursor asked with, the end cursor of an empty page (a consumer that
+        keeps every page's end cursor goes on from where it was)."""
         scope = EVENTS.scope()
         edges = [
             EventEdge(
@@ -94,7 +98,7 @@ class EventConnection:
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
-                end_cursor=edges[-1].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else after,
             ),
         )
 

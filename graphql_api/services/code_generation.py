@@ -152,16 +152,17 @@ async def _write_batches(db: Database, job_id: UUID, batch: int, lanes: int) -> 
         barren = barren + 1 if written == 0 else 0
         if barren >= MAX_BARREN_BATCHES:
             async with db.transaction() as session:
-                await campaigns.fail_job(
+                failed = await campaigns.fail_job(
                     session, job_id, "Drawn codes kept colliding with existing ones"
                 )
-                await events.append_codes_generated(
-                    session,
-                    job.campaign_id,
-                    source="GENERATION",
-                    count=done.generated,
-                    job_id=job_id,
-                    job_status=JobStatus.FAILED.value,
-                )
+                if failed is not None:  # one event, by the lane that wrote FAILED
+                    await events.append_codes_generated(
+                        session,
+                        job.campaign_id,
+                        source="GENERATION",
+                        count=failed.generated,
+                        job_id=job_id,
+                        job_status=JobStatus.FAILED.value,
+                    )
             log.warning("code generation job %s failed: codes kept colliding", job_id)
             return JobStatus.FAILED

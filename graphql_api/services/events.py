@@ -8,11 +8,13 @@ never shows an event before one that precedes it, and a position once seen is ne
 followed by a smaller one, so a consumer's cursor is safe to keep.
 
 The background worker numbers events as they come (and makes their webhook deliveries);
-the feed numbers what has committed before it reads, so it is as fresh as the request.
+a reader of the feed numbers a batch itself when no numbering runs, so the feed is fresh
+even without a worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +24,11 @@ from uuid import UUID
 from db.engine import Database
 from db.queries import events
 
-# Events numbered in one statement; a numbering repeats until none is left.
-NUMBERING_BATCH = 2_000
+# Events numbered in one statement (with a delivery each per endpoint that wants them:
+# small enough to stay far inside the statement timeout); a numbering repeats until none
+# is left.
+NUMBERING_BATCH = 500
+FEED_NUMBERING_WAIT = 1.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,27 +46,40 @@ class EventPage:
     has_next_page: bool
 
 
-async def number_events(db: Database, *, most: int | None = None) -> int:
-    """Number the events committed so far (and make their webhook deliveries), up to `most`
-    (None: all); how many were numbered. Waits while another numbering runs."""
+async def number_events(db: Database) -> int:
+    """Number the events committed so far (and make their webhook deliveries), a batch per
+    transaction; how many were numbered. Waits while another numbering runs."""
     total = 0
-    while most is None or total < most:
-        batch = NUMBERING_BATCH if most is None else min(NUMBERING_BATCH, most - total)
+    while True:
         async with db.transaction() as session:
             await events.lock_numbering(session)
-            numbered = await events.number_events(session, batch)
+            numbered = await events.number_events(session, NUMBERING_BATCH)
         total += numbered
-        if numbered < batch:
-            break
-    return total
+        if numbered < NUMBERING_BATCH:
+            return total
+
+
+async def number_some_events(db: Database) -> int:
+    """One batch of numbering, what a reader of the feed does: it never numbers a whole
+    backlog, and waits at most FEED_NUMBERING_WAIT for another numbering to end (one batch
+    takes milliseconds; past that, the worker is at it and the feed shows what is numbered)."""
+    deadline = asyncio.get_running_loop().time() + FEED_NUMBERING_WAIT
+    while True:
+        async with db.transaction() as session:
+            if await events.lock_numbering(session, wait=False):
+                return await events.number_events(session, NUMBERING_BATCH)
+        if asyncio.get_running_loop().time() >= deadline:
+            return 0
+        await asyncio.sleep(0.02)
 
 
 async def events_page(
     db: Database, after: int, first: int, types: Sequence[str] | None
 ) -> EventPage:
     """Up to `first` events after position `after` (0: from the start), oldest first, of
-    `types` (None: every type). What has committed is numbered first."""
-    await number_events(db)
+    `types` (None: every type). What has committed is numbered first (a batch of it, unless
+    the worker is numbering)."""
+    await number_some_events(db)
     async with db.single_statement() as session:
         rows = await events.events_page(session, after, first + 1, types)
     items = [

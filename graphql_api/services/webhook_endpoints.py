@@ -112,7 +112,7 @@ async def _check_host(host: str, port: int | None) -> None:
             found = await asyncio.wait_for(
                 loop.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM), RESOLVE_SECONDS
             )
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError, UnicodeError):
             raise invalid("url", f"{host[:100]} does not resolve to an address") from None
         addresses = [parse_ip_address(str(info[4][0])) for info in found]
     for address in addresses:

@@ -9,6 +9,7 @@ delivery elsewhere. The signing is the `standardwebhooks` library's.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from uuid import UUID
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -29,6 +31,7 @@ from graphql_api.domain.webhooks import WebhookPolicy, refused_address
 # What is kept of a receiver's answer: enough to see what it said, never the whole body.
 EXCERPT_BYTES = 1024
 EXCERPT_CHARACTERS = 200
+ERROR_CHARACTERS = 300  # webhook_attempts.error
 USER_AGENT = "coupons-webhooks/1"
 
 
@@ -83,20 +86,19 @@ def webhook_body(event_type: str, occurred_at: datetime, data_json: str) -> str:
 
 
 class WebhookSender:
-    """Sends signed deliveries over one pool of connections; use as `async with`."""
+    """Sends signed deliveries; use as `async with`. Each endpoint has its own pool of
+    connections, as many as a batch has streams: one receiver that never answers cannot
+    take the connections another one's deliveries need, and an attempt never waits for
+    a connection inside its own timeout."""
 
-    def __init__(self, policy: WebhookPolicy) -> None:
+    def __init__(self, policy: WebhookPolicy, connections_per_endpoint: int = 100) -> None:
         self.policy = policy
-        self._session: aiohttp.ClientSession | None = None
+        self.connections = connections_per_endpoint
+        self._sessions: dict[UUID, aiohttp.ClientSession] = {}
+        self._open = False
 
     async def __aenter__(self) -> WebhookSender:
-        resolver = ThreadedResolver() if self.policy.allow_private else PublicOnlyResolver()
-        connector = aiohttp.TCPConnector(resolver=resolver, limit=200, limit_per_host=64)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
-            headers={"user-agent": USER_AGENT},
-        )
+        self._open = True
         return self
 
     async def __aexit__(
@@ -105,14 +107,35 @@ class WebhookSender:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self._open = False
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
 
-    async def send(self, url: str, signer: Webhook, message_id: str, body: str) -> Attempt:
-        """POST `body` to `url`, signed for `message_id` (the event's id, the same on every
-        retry so receivers can tell a repeat). Never raises for what the receiver does."""
-        if self._session is None:
+    def _session(self, endpoint_id: UUID) -> aiohttp.ClientSession:
+        if not self._open:
             raise RuntimeError("use WebhookSender as `async with`")
+        session = self._sessions.get(endpoint_id)
+        if session is None:
+            resolver = ThreadedResolver() if self.policy.allow_private else PublicOnlyResolver()
+            connector = aiohttp.TCPConnector(
+                resolver=resolver, limit=self.connections, limit_per_host=self.connections
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
+                headers={"user-agent": USER_AGENT},
+            )
+            self._sessions[endpoint_id] = session
+        return session
+
+    async def send(
+        self, endpoint_id: UUID, url: str, signer: Webhook, message_id: str, body: str
+    ) -> Attempt:
+        """POST `body` to `url`, signed for `message_id` (the event's id, the same on every
+        retry so receivers can tell a repeat). Never raises for what the receiver, the
+        network or the URL does: that is a failed attempt, and says why."""
+        session = self._session(endpoint_id)
         moment = datetime.fromtimestamp(int(time.time()), UTC)
         headers = {
             "content-type": "application/json",
@@ -126,7 +149,7 @@ class WebhookSender:
         error: str | None = None
         try:
             self._check_literal_host(url)
-            async with self._session.post(
+            async with session.post(
                 url, data=body.encode(), headers=headers, allow_redirects=False
             ) as answer:
                 status = answer.status
@@ -139,25 +162,29 @@ class WebhookSender:
             error = _why(failed.os_error, "the host does not resolve")
         except aiohttp.ClientConnectorError as failed:
             error = _why(failed.os_error, "could not connect")
-        except (aiohttp.ClientError, OSError) as failed:
-            error = f"the connection failed ({type(failed).__name__})"
+        except Exception as failed:  # whatever else went wrong, the attempt failed
+            error = f"the request failed ({type(failed).__name__})"
         return Attempt(
             at=moment,
             duration_ms=round((time.monotonic() - started) * 1000),
             status=status,
             excerpt=excerpt,
-            error=error,
+            error=None if error is None else error[:ERROR_CHARACTERS],
         )
 
     def _check_literal_host(self, url: str) -> None:
-        # A host written as an address never reaches the resolver: judged here.
+        # A host written as an address never reaches the resolver: judged here, in every
+        # spelling the C library would take (127.1, 0x7f.1, 2130706433).
         if self.policy.allow_private:
             return
-        host = URL(url).host or ""
+        host = (URL(url).host or "").strip("[]")
         try:
-            address = parse_ip_address(host.strip("[]"))
+            address = parse_ip_address(host)
         except ValueError:
-            return
+            try:
+                address = ipaddress.IPv4Address(socket.inet_aton(host))
+            except OSError:
+                return
         reason = refused_address(address)
         if reason is not None:
             raise RefusedAddressError(f"{host} is {reason}")

@@ -185,6 +185,7 @@ def upgrade() -> None:
             server_default=sa.text("'-infinity'"),
             nullable=False,
         ),
+        sa.Column("lease", sa.UUID(), nullable=True),
         sa.ForeignKeyConstraint(
             ["endpoint_id"],
             ["webhook_endpoints.id"],

@@ -49,8 +49,8 @@ USERS = ["alice", "bob", "carol"]
 ORDERS = [f"o-{n}" for n in range(8)]
 VALUES = ["20", "50", "80"]
 
-TRUNCATE = (
-    "TRUNCATE coupon_reservations, coupon_usages, coupons, code_generation_jobs, campaigns,"
+TABLES = (
+    "coupon_reservations, coupon_usages, coupons, code_generation_jobs, campaigns,"
     " guess_counters, events, webhook_attempts, webhook_deliveries, webhook_streams,"
     " webhook_endpoints"
 )
@@ -253,7 +253,7 @@ def check(gql: GraphQLClient, db: Database, campaign_id: str, codes: list[str]) 
 @given(st.lists(operations, min_size=40, max_size=40))
 def test_counters_are_exact_and_limits_hold_after_every_operation(gql, db, ops):
     # given a campaign of two codes and a timed coupon, from empty tables
-    db.execute(TRUNCATE)
+    db.truncate(TABLES)
     campaign_id, codes = campaign_with_codes(gql, db, 2, **CAMPAIGN)
     create_timed_coupon(
         gql,

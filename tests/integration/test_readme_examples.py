@@ -9,6 +9,7 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 from standardwebhooks.webhooks import Webhook
 
@@ -170,7 +171,7 @@ def test_the_readmes_receiver_verifies_a_real_delivery() -> None:
     async def deliver(url: str) -> None:
         async with WebhookSender(WebhookPolicy(allow_private=True, timeout=5)) as sender:
             body = webhook_body("coupon.created", datetime.now(UTC), '{"coupon": {"code": "A"}}')
-            made = await sender.send(url, Webhook(secret), "evt-1", body)
+            made = await sender.send(uuid4(), url, Webhook(secret), "evt-1", body)
             assert made.ok, made
 
     with http_receiver() as receiver:

@@ -50,6 +50,18 @@ class Database:
     def value(self, sql: str, *args: Any) -> Any:
         return run_sync(self._run("fetchval", sql, *args))
 
+    def truncate(self, tables: str) -> None:
+        """TRUNCATE `tables` (comma-separated). A background worker keeps reading some of
+        them; a TRUNCATE takes its locks table by table, so the two can wait on each other,
+        and PostgreSQL then cancels one of them: this one is tried again."""
+        for attempt in range(5):
+            try:
+                self.execute(f"TRUNCATE {tables}")
+                return
+            except asyncpg.DeadlockDetectedError:
+                if attempt == 4:
+                    raise
+
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:

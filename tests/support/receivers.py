@@ -37,7 +37,8 @@ class Receiver:
         self.answer = answer
         self.answer_body = body
         self.delay = delay
-        self.received: list[Received] = []
+        self.received: list[Received] = []  # written when answered
+        self.arrived = 0  # requests read, answered or not yet
         self.lock = threading.Lock()
         self.url = ""
 
@@ -76,6 +77,8 @@ def http_receiver(
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             data = self.rfile.read(length)
+            with receiver.lock:
+                receiver.arrived += 1
             if receiver.delay:
                 time.sleep(receiver.delay)
             with receiver.lock:

@@ -41,6 +41,8 @@ def test_urls_a_receiver_may_have(url: str) -> None:
         ("https://example.com:99999/", "URL"),
         ("https://example.com:0/", "port"),
         ("https://example.com/#frag", "fragment"),
+        ("http://a..b/", "host name"),
+        ("http://" + "a" * 64 + ".example.com/", "host name"),
         ("https://example.com/" + "a" * 2048, "2048"),
     ],
 )
@@ -90,13 +92,21 @@ def test_event_types_refused(types: list[str]) -> None:
         "::ffff:169.254.169.254",
         "192.0.2.1",  # documentation
         "240.0.0.1",  # reserved
+        "64:ff9b::a9fe:a9fe",  # NAT64 to the metadata service
+        "64:ff9b:1::7f00:1",  # local-use NAT64
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "::ffff:0:7f00:1",  # IPv4-translated
+        "::7f00:1",  # IPv4-compatible
+        "fec0::1",  # site-local
     ],
 )
 def test_addresses_refused(address: str) -> None:
     assert refused_address(ipaddress.ip_address(address)) is not None
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    "address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808"]
+)
 def test_public_addresses_allowed(address: str) -> None:
     assert refused_address(ipaddress.ip_address(address)) is None
 
