@@ -41,6 +41,7 @@ CHANGED_FUNCTIONS = (
     "coupon_release",
     "coupon_reservations_expire",
 )
+FUNCTIONS = NEW_FUNCTIONS + CHANGED_FUNCTIONS  # the frozen copies next to this file
 # Their bodies before this revision, for downgrade.
 BEFORE = Path(__file__).parent / "0005_functions"
 
@@ -224,7 +225,7 @@ def upgrade() -> None:
         unique=False,
     )
     # ### end Alembic commands ###
-    for statement in sources(FROZEN, NEW_FUNCTIONS + CHANGED_FUNCTIONS):
+    for statement in sources(FROZEN, FUNCTIONS):
         op.execute(statement)
 
 

@@ -114,6 +114,8 @@ def test_coupons_worker_runs_the_chores_and_stops_cleanly_on_sigterm(db, url):
         "expire_reservations",
         "start_generation_jobs",
         "forget_finished_jobs",
+        "deliver_webhooks",
+        "forget_old_events",
     }
     # and it left the database as a worker that stopped, not one that died
     assert db.value(WORKERS) == 0

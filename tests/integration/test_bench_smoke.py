@@ -36,7 +36,7 @@ def test_the_benchmark_smoke_run_reports_every_workload(database_url, tmp_path):
     assert figures["limits"]["spread_tps"] > 0
     # and every workload ran, answered, and was compared with them
     names = [w["name"][:2] for w in figures["workloads"]]
-    assert names == ["W1", "W5", "W2", "W3"]
+    assert names == ["W1", "W5", "W2", "W3", "W6"]
     for workload in figures["workloads"]:
         assert workload["requests_per_second"] > 0
         assert 0 < workload["p50_ms"] <= workload["p99_ms"]
@@ -53,6 +53,9 @@ def test_the_benchmark_smoke_run_reports_every_workload(database_url, tmp_path):
     assert 0 <= in_flight <= figures["profile"]["connections"]
     assert by_name["W2"]["extra"]["ratio_to_limit"] > 0
     assert by_name["W3"]["extra"]["ratio_to_limit"] > 0
+    # W6's receiver got a delivery of every redemption made while it listened
+    assert by_name["W6"]["extra"]["every_event_delivered"] is True
+    assert by_name["W6"]["extra"]["delivered_during_load_per_s"] >= 0
     # and the memory of every worker was read
     assert len(figures["worker_rss_mb"]) == figures["profile"]["workers"]
     assert all(rss > 0 for rss in figures["worker_rss_mb"])

@@ -50,7 +50,17 @@ INSERT_USAGE = """
     FROM coupons WHERE code = $1
 """
 # The new model's tables: empty after the upgrade.
-NEW_TABLES = ("campaigns", "code_generation_jobs", "coupon_reservations")
+NEW_TABLES = (
+    "campaigns",
+    "code_generation_jobs",
+    "coupon_reservations",
+    # and those of later revisions (0010: events and webhooks)
+    "events",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_streams",
+    "webhook_attempts",
+)
 # The columns 0005 adds to old tables, and what every old row holds in them.
 NEW_COLUMNS: dict[str, dict[str, Any]] = {
     "coupons": {"campaign_id": None, "rolled_back_uses": 0},
