@@ -88,6 +88,8 @@ _PAGE = text(
     """
 )
 
+_LAST_POSITION = text("SELECT coalesce(max(position), 0) FROM events")
+
 
 async def append_coupon_created(session: AsyncSession, coupon_id: UUID) -> None:
     await session.execute(_COUPON_CREATED, {"coupon_id": coupon_id})
@@ -171,3 +173,8 @@ async def forget_old_events(session: AsyncSession, days: int, limit: int) -> int
     attempts) that no delivery waits on; how many."""
     result = await session.execute(_FORGET, {"days": days, "limit": limit})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def last_position(session: AsyncSession) -> int:
+    """The highest position given so far (0: none): no cursor may point past it."""
+    return int((await session.execute(_LAST_POSITION)).scalar_one())

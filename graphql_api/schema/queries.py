@@ -263,7 +263,8 @@ class Query:
             position = 0 if cursor is None else decode_feed_cursor(EVENTS.scope(), cursor)
             wanted = given(types)
             kinds = None if wanted is None else check_event_types(wanted, "types")
-        page = await events.events_page(info.context.db, position, size, kinds)
+            # a cursor past the feed's end is known only once the feed is read
+            page = await events.events_page(info.context.db, position, size, kinds)
         return EventConnection.of(page, cursor)
 
     @strawberry.field(

@@ -23,6 +23,7 @@ from uuid import UUID
 
 from db.engine import Database
 from db.queries import events
+from graphql_api.domain.errors import invalid
 
 # Events numbered in one statement (with a delivery each per endpoint that wants them:
 # small enough to stay far inside the statement timeout); a numbering repeats until none
@@ -78,9 +79,13 @@ async def events_page(
 ) -> EventPage:
     """Up to `first` events after position `after` (0: from the start), oldest first, of
     `types` (None: every type). What has committed is numbered first (a batch of it, unless
-    the worker is numbering)."""
+    the worker is numbering). INVALID_INPUT on `after` past the feed's end."""
     await number_some_events(db)
     async with db.single_statement() as session:
+        if after and after > await events.last_position(session):
+            # Positions are never taken back (retention keeps the newest), so this is a
+            # cursor of another database: following it would skip what is here.
+            raise invalid("after", "after points past the end of this service's feed")
         rows = await events.events_page(session, after, first + 1, types)
     items = [
         Event(

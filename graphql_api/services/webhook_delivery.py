@@ -188,6 +188,17 @@ async def deliver_batch(db: Database, sender: WebhookSender, endpoint_id: UUID) 
     for failure in sent:
         if isinstance(failure, BaseException):  # a bug: its stream is taken again later
             log.error("a webhook stream of endpoint %s failed", endpoint_id, exc_info=failure)
+    if outcome.failed:
+        # One line a batch, not one an attempt: a receiver that is down shows at once,
+        # without a line per event. Ids and the reason only: never the URL's path or query.
+        first = next(a for a in outcome.attempts if a[0] == outcome.failed[0][0])
+        log.warning(
+            "webhook attempts failed: endpoint %s, %d of %d, e.g. %s",
+            endpoint_id,
+            len(outcome.failed),
+            len(outcome.attempts),
+            first[5] or f"HTTP {first[3]}",
+        )
     await _record(db, endpoint_id, token, outcome)
     return len(outcome.attempts)
 

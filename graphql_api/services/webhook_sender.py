@@ -136,7 +136,8 @@ class WebhookSender:
         retry so receivers can tell a repeat). Never raises for what the receiver, the
         network or the URL does: that is a failed attempt, and says why."""
         session = self._session(endpoint_id)
-        moment = datetime.fromtimestamp(int(time.time()), UTC)
+        attempted_at = datetime.now(UTC)
+        moment = attempted_at.replace(microsecond=0)  # what webhook-timestamp can say
         headers = {
             "content-type": "application/json",
             "webhook-id": message_id,
@@ -165,7 +166,7 @@ class WebhookSender:
         except Exception as failed:  # whatever else went wrong, the attempt failed
             error = f"the request failed ({type(failed).__name__})"
         return Attempt(
-            at=moment,
+            at=attempted_at,
             duration_ms=round((time.monotonic() - started) * 1000),
             status=status,
             excerpt=excerpt,

@@ -13,7 +13,9 @@ from standardwebhooks.webhooks import Webhook
 
 from db.engine import Database as ServiceDatabase
 from db.engine import create_engine
+from graphql_api.domain.pagination import encode_feed_cursor
 from graphql_api.domain.webhooks import WebhookPolicy
+from graphql_api.schema.paged_lists import EVENTS
 from graphql_api.services import events
 from graphql_api.services.webhook_sender import WebhookSender
 from tests.support.callers import KEYS
@@ -347,3 +349,18 @@ def test_old_events_are_forgotten_but_not_the_newest_nor_one_a_delivery_waits_on
     create_timed_coupon(gql)
     assert gql(FEED, {"first": 100})["events"]["edges"][-1]["node"]["type"] == "coupon.created"
     assert clean_db.value("SELECT max(position) FROM events") == last_position + 1
+
+
+def test_a_cursor_past_the_end_of_the_feed_is_refused(
+    gql: GraphQLClient, clean_db: Database
+) -> None:
+    """A cursor this list could have issued, but on another database (restored, say):
+    following it would skip every event up to its position."""
+    create_timed_coupon(gql)
+    last = gql(FEED)["events"]["edges"][-1]["cursor"]
+    assert gql(FEED, {"after": last})["events"]["edges"] == []
+    beyond = encode_feed_cursor(EVENTS.scope(), 10**9)
+    [error] = gql.errors(FEED, {"after": beyond})
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["field"] == "after"
+    assert "past the end" in error["message"]
