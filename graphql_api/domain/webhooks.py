@@ -6,12 +6,13 @@ services' part (services/webhook_endpoints.py, services/webhook_sender.py).
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import SplitResult, urlsplit
 
-from graphql_api.domain.addresses import IPAddress
+from graphql_api.domain.addresses import IPAddress, parse_ip_address
 from graphql_api.domain.errors import CouponError, invalid
 
 # The contract's event types ("Events"), in the order a coupon's life meets them.
@@ -151,6 +152,19 @@ def refused_address(address: IPAddress) -> str | None:
     if not address.is_global:
         return "not a public address"
     return None
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a URL's host names itself, in any spelling the C library takes
+    (`[::1]`, `127.1`, `0x7f.1`, `2130706433`); None for a host name."""
+    try:
+        return parse_ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def address_error(host: str, address: IPAddress, reason: str) -> CouponError:

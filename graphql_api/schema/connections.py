@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 import strawberry
 
@@ -47,7 +48,7 @@ class CouponConnection:
             )
             for coupon in page.items
         ]
-        return cls(edges=edges, page_info=_page_info(page.has_next_page, edges), count=count)
+        return cls(edges=edges, page_info=page_info(page.has_next_page, edges), count=count)
 
 
 @strawberry.type(description="A usage and its cursor.")
@@ -76,8 +77,17 @@ class UsageConnection:
             )
             for usage in page.items
         ]
-        return cls(edges=edges, page_info=_page_info(page.has_next_page, edges), count=count)
+        return cls(edges=edges, page_info=page_info(page.has_next_page, edges), count=count)
 
 
-def _page_info(has_next_page: bool, edges: Sequence[CouponEdge | UsageEdge]) -> PageInfo:
-    return PageInfo(has_next_page=has_next_page, end_cursor=edges[-1].cursor if edges else None)
+class Edge(Protocol):
+    cursor: str
+
+
+def page_info(
+    has_next_page: bool, edges: Sequence[Edge], empty_cursor: str | None = None
+) -> PageInfo:
+    """The page's end: its last edge's cursor, or `empty_cursor` for a page without edges."""
+    return PageInfo(
+        has_next_page=has_next_page, end_cursor=edges[-1].cursor if edges else empty_cursor
+    )

@@ -14,19 +14,23 @@ from graphql_api.context import Info
 from graphql_api.domain.errors import CouponError
 from graphql_api.domain.pagination import (
     DEFAULT_PAGE_SIZE,
+    ListScope,
+    Page,
+    Position,
     check_page_size,
     decode_feed_cursor,
+    encode_cursor,
     encode_feed_cursor,
 )
 from graphql_api.domain.webhooks import EVENT_TYPES
-from graphql_api.schema.connections import PageInfo
+from graphql_api.schema.connections import PageInfo, page_info
 from graphql_api.schema.errors import CouponErrorType, arguments_checked
 from graphql_api.schema.paged_lists import EVENTS, WEBHOOK_DELIVERIES
 from graphql_api.schema.payloads import ERRORS
 from graphql_api.schema.types import AFTER_DESCRIPTION, FIRST_DESCRIPTION
 from graphql_api.schema.unset import given
 from graphql_api.services import webhook_endpoints as service
-from graphql_api.services.events import Event, EventPage
+from graphql_api.services.events import Event
 
 EVENT_TYPE_LIST = ", ".join(EVENT_TYPES)
 
@@ -84,7 +88,7 @@ class EventConnection:
     )
 
     @classmethod
-    def of(cls, page: EventPage, after: str | None) -> EventConnection:
+    def of(cls, page: Page[Event], after: str | None) -> EventConnection:
         """`after`: the cursor asked with, the end cursor of an empty page (a consumer that
         keeps every page's end cursor goes on from where it was)."""
         scope = EVENTS.scope()
@@ -94,13 +98,7 @@ class EventConnection:
             )
             for event in page.items
         ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=edges[-1].cursor if edges else after,
-            ),
-        )
+        return cls(edges=edges, page_info=page_info(page.has_next_page, edges, after))
 
 
 @strawberry.enum(description="Where a delivery stands.")
@@ -205,10 +203,10 @@ class WebhookEndpointNode:
             before = None if cursor is None else decode_feed_cursor(scope, cursor)
         state = given(status)
         db = info.context.db
-        items, has_next = await service.deliveries_page(
+        found = await service.deliveries_page(
             db, UUID(self.id), size, before, None if state is None else state.name
         )
-        attempts = await service.attempts_of(db, [item.id for item in items])
+        attempts = await service.attempts_of(db, [item.id for item in found.items])
         edges = [
             WebhookDeliveryEdge(
                 cursor=encode_feed_cursor(scope, item.event.position),
@@ -232,13 +230,10 @@ class WebhookEndpointNode:
                     ],
                 ),
             )
-            for item in items
+            for item in found.items
         ]
         return WebhookDeliveryConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+            edges=edges, page_info=page_info(found.has_next_page, edges)
         )
 
 
@@ -246,6 +241,17 @@ class WebhookEndpointNode:
 class WebhookEndpointConnection:
     edges: list[WebhookEndpointEdge] = strawberry.field(description="The endpoints.")
     page_info: PageInfo = strawberry.field(description="How to get the next page.")
+
+    @classmethod
+    def of(cls, scope: ListScope, page: Page[service.WebhookEndpoint]) -> WebhookEndpointConnection:
+        edges = [
+            WebhookEndpointEdge(
+                cursor=encode_cursor(scope, Position(endpoint.created_at, endpoint.id)),
+                node=WebhookEndpointNode.from_endpoint(endpoint),
+            )
+            for endpoint in page.items
+        ]
+        return cls(edges=edges, page_info=page_info(page.has_next_page, edges))
 
 
 @strawberry.type(description="A webhook endpoint and its cursor.")

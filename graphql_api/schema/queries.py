@@ -14,10 +14,8 @@ from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.inputs import check_identifier, check_uuid
 from graphql_api.domain.pagination import (
     DEFAULT_PAGE_SIZE,
-    Position,
     check_page_size,
     decode_feed_cursor,
-    encode_cursor,
     page_request,
 )
 from graphql_api.domain.webhooks import check_event_types
@@ -26,14 +24,9 @@ from graphql_api.schema.campaign_types import (
     CampaignNode,
     CodeGenerationJobNode,
 )
-from graphql_api.schema.connections import CouponConnection, PageInfo, UsageConnection
+from graphql_api.schema.connections import CouponConnection, UsageConnection
 from graphql_api.schema.errors import arguments_checked
-from graphql_api.schema.event_types import (
-    EventConnection,
-    WebhookEndpointConnection,
-    WebhookEndpointEdge,
-    WebhookEndpointNode,
-)
+from graphql_api.schema.event_types import EventConnection, WebhookEndpointConnection
 from graphql_api.schema.inputs import ValidateCouponInput
 from graphql_api.schema.paged_lists import (
     ACTIVE_CAMPAIGNS,
@@ -278,16 +271,4 @@ class Query:
         with arguments_checked():
             page = page_request(first, given(after), scope)
         found = await webhook_endpoints.endpoints_page(info.context.db, page)
-        edges = [
-            WebhookEndpointEdge(
-                cursor=encode_cursor(scope, Position(endpoint.created_at, endpoint.id)),
-                node=WebhookEndpointNode.from_endpoint(endpoint),
-            )
-            for endpoint in found.items
-        ]
-        return WebhookEndpointConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=found.has_next_page, end_cursor=edges[-1].cursor if edges else None
-            ),
-        )
+        return WebhookEndpointConnection.of(scope, found)

@@ -24,6 +24,7 @@ from uuid import UUID
 from db.engine import Database
 from db.queries import events
 from graphql_api.domain.errors import invalid
+from graphql_api.domain.pagination import Page
 
 # Events numbered in one statement (with a delivery each per endpoint that wants them:
 # small enough to stay far inside the statement timeout); a numbering repeats until none
@@ -39,12 +40,6 @@ class Event:
     type: str
     occurred_at: datetime
     data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class EventPage:
-    items: list[Event]
-    has_next_page: bool
 
 
 async def number_events(db: Database) -> int:
@@ -76,7 +71,7 @@ async def number_some_events(db: Database) -> int:
 
 async def events_page(
     db: Database, after: int, first: int, types: Sequence[str] | None
-) -> EventPage:
+) -> Page[Event]:
     """Up to `first` events after position `after` (0: from the start), oldest first, of
     `types` (None: every type). What has committed is numbered first (a batch of it, unless
     the worker is numbering). INVALID_INPUT on `after` past the feed's end."""
@@ -97,7 +92,7 @@ async def events_page(
         )
         for row in rows[:first]
     ]
-    return EventPage(items=items, has_next_page=len(rows) > first)
+    return Page(items=items, has_next_page=len(rows) > first)
 
 
 async def forget_old_events(db: Database, days: int) -> int:

@@ -22,6 +22,7 @@ from graphql_api.domain.webhooks import (
     address_error,
     check_event_types,
     check_webhook_url,
+    literal_address,
     refused_address,
 )
 from graphql_api.services.events import Event
@@ -100,10 +101,7 @@ async def create_endpoint(
 
 
 async def _check_host(host: str, port: int | None) -> None:
-    try:
-        literal = parse_ip_address(host)
-    except ValueError:
-        literal = None
+    literal = literal_address(host)
     if literal is not None:
         addresses = [literal]
     else:
@@ -140,7 +138,7 @@ async def endpoints_page(db: Database, page: PageRequest) -> Page[WebhookEndpoin
 
 async def deliveries_page(
     db: Database, endpoint_id: UUID, first: int, before: int | None, state: str | None
-) -> tuple[list[Delivery], bool]:
+) -> Page[Delivery]:
     """The endpoint's deliveries, newest event first, before event position `before`."""
     async with db.single_statement() as session:
         rows = await webhooks.deliveries_page(session, endpoint_id, first, before, state)
@@ -163,7 +161,7 @@ async def deliveries_page(
         )
         for row in rows[:first]
     ]
-    return items, len(rows) > first
+    return Page(items=items, has_next_page=len(rows) > first)
 
 
 async def attempts_of(

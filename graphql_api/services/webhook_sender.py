@@ -9,7 +9,6 @@ delivery elsewhere. The signing is the `standardwebhooks` library's.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import time
@@ -26,7 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from yarl import URL
 
 from graphql_api.domain.addresses import parse_ip_address
-from graphql_api.domain.webhooks import WebhookPolicy, refused_address
+from graphql_api.domain.webhooks import WebhookPolicy, literal_address, refused_address
 
 # What is kept of a receiver's answer: enough to see what it said, never the whole body.
 EXCERPT_BYTES = 1024
@@ -178,14 +177,10 @@ class WebhookSender:
         # spelling the C library would take (127.1, 0x7f.1, 2130706433).
         if self.policy.allow_private:
             return
-        host = (URL(url).host or "").strip("[]")
-        try:
-            address = parse_ip_address(host)
-        except ValueError:
-            try:
-                address = ipaddress.IPv4Address(socket.inet_aton(host))
-            except OSError:
-                return
+        host = URL(url).host or ""
+        address = literal_address(host)
+        if address is None:
+            return
         reason = refused_address(address)
         if reason is not None:
             raise RefusedAddressError(f"{host} is {reason}")

@@ -70,11 +70,7 @@ def keyed_servers(server: ThreadServer, database_url: str) -> Iterator[dict[str,
 @pytest.fixture
 def clean_db(db: Database) -> Database:
     """Each test starts from empty tables (TRUNCATE: usages refuse DELETE)."""
-    db.truncate(
-        "coupon_reservations, coupon_usages, coupons, code_generation_jobs,"
-        " campaigns, guess_counters, events, webhook_attempts, webhook_deliveries,"
-        " webhook_streams, webhook_endpoints"
-    )
+    db.truncate()
     return db
 
 

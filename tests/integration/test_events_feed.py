@@ -20,19 +20,15 @@ from graphql_api.services import events
 from graphql_api.services.webhook_sender import WebhookSender
 from tests.support.callers import KEYS
 from tests.support.database import Database
-from tests.support.factories import create_timed_coupon, redeem, rollback
+from tests.support.factories import (
+    FEED,
+    create_endpoint,
+    create_timed_coupon,
+    redeem,
+    rollback,
+)
 from tests.support.graphql import GraphQLClient
 from tests.support.receivers import http_receiver
-
-CREATE_ENDPOINT = """
-mutation Create($input: CreateWebhookEndpointInput!) {
-  createWebhookEndpoint(input: $input) {
-    webhookEndpoint { id url events enabled createdAt }
-    secret
-    errors { code field message }
-  }
-}
-"""
 
 DELETE_ENDPOINT = """
 mutation Delete($id: ID!) {
@@ -52,22 +48,6 @@ query Endpoints($first: Int, $after: String) {
   }
 }
 """
-
-FEED = """
-query Feed($first: Int, $after: String, $types: [String!]) {
-  events(first: $first, after: $after, types: $types) {
-    edges { cursor node { id type occurredAt data } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-
-
-def create_endpoint(gql: GraphQLClient, url: str, events: list[str]) -> dict[str, Any]:
-    payload: dict[str, Any] = gql(CREATE_ENDPOINT, {"input": {"url": url, "events": events}})[
-        "createWebhookEndpoint"
-    ]
-    return payload
 
 
 @pytest.mark.parametrize(
@@ -111,7 +91,7 @@ def test_endpoints_on_addresses_that_are_not_public_are_refused(
 def test_malformed_endpoints_are_refused(
     gql: GraphQLClient, clean_db: Database, variables: dict[str, Any], field: str
 ) -> None:
-    payload = gql(CREATE_ENDPOINT, {"input": variables})["createWebhookEndpoint"]
+    payload = create_endpoint(gql, variables["url"], variables["events"])
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID_INPUT", field)]
     assert clean_db.value("SELECT count(*) FROM webhook_endpoints") == 0
 

@@ -22,7 +22,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from db.migrate import upgrade_to_head
 from tests.support.database import Database, throwaway_database
 from tests.support.factories import (
+    all_events,
     create_campaign,
+    create_endpoint,
     create_timed_coupon,
     generate_codes,
     redeem,
@@ -35,26 +37,6 @@ from tests.support.receivers import Received, http_receiver, silent_receiver
 from tests.support.servers import thread_server
 from tests.support.workers import COUPONS_WORKER, WorkerProcess, wait_for, worker_processes
 
-CREATE_ENDPOINT = """
-mutation Create($input: CreateWebhookEndpointInput!) {
-  createWebhookEndpoint(input: $input) {
-    webhookEndpoint { id url events enabled createdAt }
-    secret
-    errors { code field message }
-  }
-}
-"""
-
-DELETE_ENDPOINT = """
-mutation Delete($id: ID!) {
-  deleteWebhookEndpoint(id: $id) {
-    webhookEndpoint { id enabled }
-    secret
-    errors { code field message }
-  }
-}
-"""
-
 DELIVERIES = """
 query Deliveries($first: Int, $status: WebhookDeliveryStatus) {
   webhookEndpoints(first: 10) {
@@ -66,15 +48,6 @@ query Deliveries($first: Int, $status: WebhookDeliveryStatus) {
       } }
       pageInfo { hasNextPage endCursor }
     } } }
-  }
-}
-"""
-
-FEED = """
-query Feed($first: Int, $after: String, $types: [String!]) {
-  events(first: $first, after: $after, types: $types) {
-    edges { cursor node { id type occurredAt data } }
-    pageInfo { hasNextPage endCursor }
   }
 }
 """
@@ -99,11 +72,6 @@ WORKER_SETTINGS = {
     "COUPONS_WEBHOOK_RETRY_SECONDS": "0.3,0.6,1",
     "COUPONS_RESERVATION_SWEEP_SECONDS": "1",
 }
-TABLES = (
-    "coupon_reservations, coupon_usages, coupons, code_generation_jobs, campaigns,"
-    " guess_counters, events, webhook_attempts, webhook_deliveries, webhook_streams,"
-    " webhook_endpoints"
-)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +88,7 @@ def hooks_db(hooks_url: str) -> Database:
 
 @pytest.fixture
 def clean(hooks_db: Database) -> Database:
-    hooks_db.truncate(TABLES)  # before the test's worker starts
+    hooks_db.truncate()  # before the test's worker starts
     return hooks_db
 
 
@@ -147,9 +115,7 @@ def hooks(
 
 
 def register(gql: GraphQLClient, url: str, events: list[str] | None = None) -> tuple[str, str]:
-    payload = gql(CREATE_ENDPOINT, {"input": {"url": url, "events": events or ALL_TYPES}})[
-        "createWebhookEndpoint"
-    ]
+    payload = create_endpoint(gql, url, events or ALL_TYPES)
     assert payload["errors"] == [], payload["errors"]
     return payload["webhookEndpoint"]["id"], payload["secret"]
 
@@ -158,17 +124,6 @@ def verified(secret: str, received: Received) -> dict[str, Any]:
     """The payload, once the Standard Webhooks library has checked its signature."""
     payload: dict[str, Any] = Webhook(secret).verify(received.body, received.headers)
     return payload
-
-
-def feed(gql: GraphQLClient, types: list[str] | None = None) -> list[dict[str, Any]]:
-    nodes: list[dict[str, Any]] = []
-    after = None
-    while True:
-        page = gql(FEED, {"first": 100, "after": after, "types": types})["events"]
-        nodes.extend(edge["node"] for edge in page["edges"])
-        if not page["pageInfo"]["hasNextPage"]:
-            return nodes
-        after = page["pageInfo"]["endCursor"]
 
 
 def test_every_event_type_arrives_signed(hooks: GraphQLClient, hooks_db: Database) -> None:
@@ -195,7 +150,7 @@ def test_every_event_type_arrives_signed(hooks: GraphQLClient, hooks_db: Databas
 
         # then: each type arrives, verified by the library, as the feed has it
         received = receiver.wait_for(13)
-    by_id = {node["id"]: node for node in feed(hooks)}
+    by_id = {node["id"]: node for node in all_events(hooks)}
     types = []
     for request in received:
         payload = verified(secret, request)
@@ -223,7 +178,7 @@ def test_redemption_event_carries_usage_coupon_and_campaign(hooks: GraphQLClient
     # given
     campaign = create_campaign(hooks, maxTotalUses=10)
     generate_codes(hooks, campaign["id"], 1)
-    code = feed(hooks, ["codes.generated"])
+    code = all_events(hooks, ["codes.generated"])
     assert [e["data"]["count"] for e in code] == [1]
 
     # when
@@ -241,7 +196,7 @@ def test_redemption_event_carries_usage_coupon_and_campaign(hooks: GraphQLClient
     )["usage"]
 
     # then
-    [event] = feed(hooks, ["redemption.succeeded"])
+    [event] = all_events(hooks, ["redemption.succeeded"])
     data = event["data"]
     assert data["usage"]["id"] == usage["id"]
     assert data["usage"]["orderId"] == "o9"
@@ -388,7 +343,7 @@ def test_a_thousand_racing_redemptions_make_a_thousand_events_in_order_per_coupo
             list(pool.map(one, range(1000)))
 
         # then: exactly 1,000 events in the feed, each coupon's counted up one by one
-        events = feed(hooks, ["redemption.succeeded"])
+        events = all_events(hooks, ["redemption.succeeded"])
         assert len(events) == 1000
         assert len({e["data"]["usage"]["orderId"] for e in events}) == 1000
         seen: dict[str, list[int]] = defaultdict(list)
@@ -440,7 +395,7 @@ def test_a_restarted_worker_delivers_the_whole_backlog(
 def test_a_failed_transaction_leaves_no_event(hooks: GraphQLClient, hooks_db: Database) -> None:
     # given
     coupon = create_timed_coupon(hooks)
-    before = len(feed(hooks))
+    before = len(all_events(hooks))
 
     # when: the redemption's change and its event are written, then the transaction fails
     hooks_db.execute(
@@ -459,10 +414,10 @@ def test_a_failed_transaction_leaves_no_event(hooks: GraphQLClient, hooks_db: Da
 
     # then
     assert hooks_db.value("SELECT count(*) FROM coupon_usages") == 0
-    assert len(feed(hooks)) == before
+    assert len(all_events(hooks)) == before
     # a refused redemption writes no event either
     assert redeem(hooks, code="NOSUCHCODE", userId="u", orderId="x", orderValue="1.00")["errors"]
-    assert len(feed(hooks)) == before
+    assert len(all_events(hooks)) == before
 
 
 def test_secrets_reach_no_log(

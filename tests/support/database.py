@@ -28,6 +28,14 @@ def run_sync(coroutine: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+# Every table of the service's own data: what a test empties to start from nothing.
+SERVICE_TABLES = (
+    "coupon_reservations, coupon_usages, coupons, code_generation_jobs, campaigns,"
+    " guess_counters, events, webhook_attempts, webhook_deliveries, webhook_streams,"
+    " webhook_endpoints"
+)
+
+
 class Database:
     """Synchronous helpers over a fresh asyncpg connection each; tests are not in a hurry."""
 
@@ -50,10 +58,10 @@ class Database:
     def value(self, sql: str, *args: Any) -> Any:
         return run_sync(self._run("fetchval", sql, *args))
 
-    def truncate(self, tables: str) -> None:
-        """TRUNCATE `tables` (comma-separated). A background worker keeps reading some of
-        them; a TRUNCATE takes its locks table by table, so the two can wait on each other,
-        and PostgreSQL then cancels one of them: this one is tried again."""
+    def truncate(self, tables: str = SERVICE_TABLES) -> None:
+        """TRUNCATE `tables` (comma-separated; the service's own by default). A background
+        worker keeps reading some of them; a TRUNCATE takes its locks table by table, so the
+        two can wait on each other, and PostgreSQL then cancels one: this one is tried again."""
         for attempt in range(5):
             try:
                 self.execute(f"TRUNCATE {tables}")

@@ -259,3 +259,43 @@ def campaign_with_codes(
         count,
     )
     return campaign["id"], codes
+
+
+CREATE_ENDPOINT = """
+mutation Create($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) {
+    webhookEndpoint { id url events enabled createdAt }
+    secret
+    errors { code field message }
+  }
+}
+"""
+
+FEED = """
+query Feed($first: Int, $after: String, $types: [String!]) {
+  events(first: $first, after: $after, types: $types) {
+    edges { cursor node { id type occurredAt data } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+def create_endpoint(gql: GraphQLClient, url: str, events: list[str]) -> dict[str, Any]:
+    """createWebhookEndpoint's payload, errors and all."""
+    payload: dict[str, Any] = gql(CREATE_ENDPOINT, {"input": {"url": url, "events": events}})[
+        "createWebhookEndpoint"
+    ]
+    return payload
+
+
+def all_events(gql: GraphQLClient, types: list[str] | None = None) -> list[dict[str, Any]]:
+    """The whole feed, page by page, oldest first."""
+    nodes: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = gql(FEED, {"first": 100, "after": after, "types": types})["events"]
+        nodes.extend(edge["node"] for edge in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = page["pageInfo"]["endCursor"]

@@ -12,6 +12,7 @@ from graphql_api.domain.webhooks import (
     WebhookPolicy,
     check_event_types,
     check_webhook_url,
+    literal_address,
     refused_address,
 )
 
@@ -127,3 +128,25 @@ def test_a_lease_outlasts_a_batch() -> None:
     policy = WebhookPolicy(timeout=10)
     # a batch starts no attempt after `timeout` and each lasts at most `timeout`
     assert policy.lease_seconds > 2 * policy.timeout
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("[::1]", "::1"),
+        ("127.1", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("::ffff:10.0.0.1", "10.0.0.1"),
+    ],
+)
+def test_a_host_written_as_an_address_is_read_as_the_c_library_reads_it(
+    host: str, address: str
+) -> None:
+    assert literal_address(host) == ipaddress.ip_address(address)
+
+
+@pytest.mark.parametrize("host", ["example.com", "hooks.example.com", "1.2.3.example"])
+def test_a_host_name_is_no_address(host: str) -> None:
+    assert literal_address(host) is None
