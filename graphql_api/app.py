@@ -34,6 +34,7 @@ from graphql_api.json_response import (
     error_response,
 )
 from graphql_api.logs import configure_logging
+from graphql_api.media_types import GraphQLResponseMediaType
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
 from graphql_api.request_id import current_request_id, request_id_middleware
 from graphql_api.schema import build_schema
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             request_id_middleware(),
+            Middleware(GraphQLResponseMediaType),  # whatever answers /graphql, in the type asked for
             Middleware(AccessLogMiddleware),  # logs the status the last line answered
             Middleware(UnhandledErrorMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),

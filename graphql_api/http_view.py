@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
@@ -31,6 +31,7 @@ from graphql_api.error_codes import with_codes
 from graphql_api.failures import public_failure
 from graphql_api.json_response import error_response
 from graphql_api.loaders import Loaders
+from graphql_api.media_types import GRAPHQL_RESPONSE, preferred_media_type, request_error_status
 from graphql_api.request_id import current_request_id
 from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
@@ -38,6 +39,9 @@ from graphql_api.settings import Settings
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json"
+# Set on a request whose answer is a request error in application/graphql-response+json:
+# that answer has no `data` entry.
+REQUEST_ERROR = "coupons.request_error"
 
 
 class RequestRefusedError(HTTPException):
@@ -138,7 +142,21 @@ class GraphQLView(GraphQL[Context, None]):
         # A document that did not parse never reached RequestOutcome's end of operation.
         if record_graphql(request.scope).get("outcome") is None:
             record_graphql(request.scope, root_fields="invalid", outcome="invalid_request")
-        return with_codes(result)
+        result = with_codes(result)
+        if preferred_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE:
+            status = request_error_status(result.data, result.errors)
+            if status is not None:
+                sub_response.status_code = status
+                request.scope[REQUEST_ERROR] = True
+        return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = process_result(result)
+        if request.scope.get(REQUEST_ERROR):
+            response.pop("data", None)  # GraphQL-over-HTTP: a request error has no data entry
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
