@@ -251,11 +251,18 @@ async def write_export(
 
 
 @coupons.command("export-schema")
-def export_schema() -> None:
+@click.option(
+    "--subgraph",
+    is_flag=True,
+    help="Print the Federation 2 subgraph SDL (with @link and @key) that a supergraph is "
+    "composed from, instead of the client-facing SDL that schema.graphql holds.",
+)
+def export_schema(subgraph: bool) -> None:
     """Print the GraphQL schema (SDL) that schema.graphql holds."""
     from graphql_api.schema import schema
+    from graphql_api.schema.federation import client_sdl, subgraph_sdl
 
-    sys.stdout.write(schema.as_str() + "\n")
+    sys.stdout.write((subgraph_sdl(schema) if subgraph else client_sdl(schema)) + "\n")
 
 
 def _add_code_commands() -> None:

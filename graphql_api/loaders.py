@@ -54,6 +54,16 @@ class CampaignByIdLoader(DataLoader[UUID, Campaign | None]):
         return [found.get(key) for key in keys]
 
 
+class UsageByIdLoader(DataLoader[UUID, Usage | None]):
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[Usage | None]:
+        found = await coupon_queries.usages_by_ids(self.db, keys)
+        return [found.get(key) for key in keys]
+
+
 class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
     """One statement per distinct page request, whatever the number of coupons."""
 
@@ -77,6 +87,7 @@ class Loaders:
     coupon_by_id: CouponByIdLoader
     campaign_by_id: CampaignByIdLoader
     held_uses: HeldUsesByCouponLoader
+    usage_by_id: UsageByIdLoader
     usage_page: UsagePageByCouponLoader
 
     @classmethod
@@ -85,5 +96,6 @@ class Loaders:
             coupon_by_id=CouponByIdLoader(db),
             campaign_by_id=CampaignByIdLoader(db),
             held_uses=HeldUsesByCouponLoader(db),
+            usage_by_id=UsageByIdLoader(db),
             usage_page=UsagePageByCouponLoader(db),
         )

@@ -39,6 +39,10 @@ async def coupons_usages_page(
     return (await session.execute(statement)).all()
 
 
+async def usages_by_ids(session: AsyncSession, ids: Sequence[UUID]) -> Sequence[Row[Any]]:
+    return (await session.execute(select(usages).where(u.id.in_(ids)))).all()
+
+
 async def user_usages_page(
     session: AsyncSession, user_id: str, first: int, after: Keyset | None
 ) -> Sequence[Row[Any]]:

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from graphql_api.error_codes import ValidationErrorCodes
 from graphql_api.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from graphql_api.schema.federation import FederatedSchema
 from graphql_api.schema.introspection import IntrospectionForAdminsOnly
 from graphql_api.schema.masking import MaskInternalErrors
 from graphql_api.schema.mutations import Mutation
@@ -37,7 +38,7 @@ LIMIT_RULES = [
 ]
 
 
-class CouponSchema(strawberry.Schema):
+class CouponSchema(FederatedSchema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

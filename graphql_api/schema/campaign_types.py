@@ -8,6 +8,8 @@ from typing import Annotated
 from uuid import UUID
 
 import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 from graphql_api.context import Info
 from graphql_api.domain import campaigns as domain
@@ -35,6 +37,7 @@ from graphql_api.services import campaigns as service
     name="Campaign",
     description="The rules and shared budgets of many codes (its codes are CAMPAIGN coupons). "
     "Every counter counts what the rows say at the moment it is read.",
+    directives=[Key(fields=FieldSet("id"))],  # a Federation entity (federation.py)
 )
 class CampaignNode:
     id: strawberry.ID = strawberry.field(description="The campaign's UUID.")

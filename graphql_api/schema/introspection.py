@@ -1,4 +1,4 @@
-"""In production, only admin keys may introspect the schema."""
+"""In production, only admin keys may introspect the schema, or read a subgraph's SDL."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ class IntrospectionRefused(ValidationRule):
 
     def enter_field(self, node: FieldNode, *_: Any) -> object:
         field_type = get_named_type(self.context.get_type())
-        if field_type is not None and is_introspection_type(field_type):
+        introspecting = field_type is not None and is_introspection_type(field_type)
+        # A subgraph's `_service { sdl }` tells what introspection tells (federation.py).
+        if introspecting or (
+            node.name.value == "_service"
+            and self.context.get_parent_type() is self.context.schema.query_type
+        ):
             self.report_error(GraphQLError(MESSAGE, node, extensions={"code": "FORBIDDEN"}))
             return BREAK
         return None

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 from graphql_api.context import Info
 from graphql_api.domain import coupons as domain
@@ -27,7 +29,12 @@ FIRST_DESCRIPTION = f"How many items to return: 1 to {MAX_PAGE_SIZE}."
 AFTER_DESCRIPTION = "Return the items after this cursor (an `endCursor` or edge `cursor`)."
 
 
-@strawberry.type(name="Coupon", description="A discount code and the rules for redeeming it.")
+@strawberry.type(
+    name="Coupon",
+    description="A discount code and the rules for redeeming it.",
+    # A Federation entity, keyed by either (graphql_api/schema/federation.py).
+    directives=[Key(fields=FieldSet("id")), Key(fields=FieldSet("code"))],
+)
 class CouponNode:
     id: strawberry.ID = strawberry.field(description="The coupon's UUID.")
     code: str = strawberry.field(description="The code customers enter, upper case, 4-50 chars.")
@@ -154,7 +161,9 @@ class CouponNode:
 
 
 @strawberry.type(
-    name="Usage", description="One redemption: the audit record of an order's discount."
+    name="Usage",
+    description="One redemption: the audit record of an order's discount.",
+    directives=[Key(fields=FieldSet("id"))],  # a Federation entity (federation.py)
 )
 class UsageNode:
     id: strawberry.ID = strawberry.field(description="The usage's UUID.")

@@ -57,6 +57,12 @@ async def count_active_campaigns(db: Database) -> int:
         return await coupons.count_active_campaigns(session)
 
 
+async def usages_by_ids(db: Database, ids: Sequence[UUID]) -> dict[UUID, Usage]:
+    async with db.single_statement() as session:
+        rows = await usages.usages_by_ids(session, ids)
+    return {row.id: to_usage(row._mapping) for row in rows}
+
+
 async def user_usages(db: Database, user_id: str, page: PageRequest) -> Page[Usage]:
     async with db.single_statement() as session:
         rows = await usages.user_usages_page(session, user_id, page.first, keyset(page))

@@ -43,6 +43,25 @@ def wait_until_healthy(base_url: str, timeout: float = 30.0) -> None:
     raise TimeoutError(f"{base_url} did not become healthy in {timeout}s")
 
 
+@contextmanager
+def asgi_server(app: Any) -> Iterator[str]:
+    """Any ASGI app under uvicorn in a thread of this process; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the ASGI app did not start in 15 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
 @dataclass
 class ThreadServer:
     base_url: str
