@@ -54,7 +54,8 @@ def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise TypeError("DateTime must be an ISO-8601 string")
     try:
-        moment = datetime.fromisoformat(value.strip())
+        # RFC 3339 lets `T` and `Z` be written in lower case; fromisoformat takes upper only.
+        moment = datetime.fromisoformat(value.strip().upper())
     except ValueError:
         raise ValueError(f"DateTime cannot represent {value!r}: use ISO-8601") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -70,12 +71,22 @@ def serialize_datetime(value: datetime) -> str:
     return as_utc(value).isoformat()
 
 
+# What @specifiedBy names: the published standard each scalar's output is a subset of (as the
+# GraphQL spec's UUID example allows), fixed versions, absolute URLs (Hot Chocolate's clients
+# read the URL with `new Uri(...)`, which refuses a relative one). docs/scalars.md gives the
+# exact subset and what inputs are read beyond it. No GraphQL scalar spec fits either: the
+# GraphQL Scalars project's DateTime (andimarek) demands exactly three fraction digits and
+# ChilliCream's Decimal is a JSON number, both unlike what this service writes.
+DECIMAL_SPECIFIED_BY = "https://www.w3.org/TR/2012/REC-xmlschema11-2-20120405/#decimal"
+DATETIME_SPECIFIED_BY = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+
 DecimalScalar = strawberry.scalar(
     name="Decimal",
     description=(
         'An exact amount of money as a string with two decimal places, e.g. "25.00". '
         "Inputs accept a string or a number, at most two decimal places, at most 9999999999.99."
     ),
+    specified_by_url=DECIMAL_SPECIFIED_BY,
     serialize=serialize_decimal,
     parse_value=parse_decimal,
     parse_literal=parse_decimal_literal,
@@ -87,6 +98,7 @@ DateTimeScalar = strawberry.scalar(
         "An ISO-8601 moment. Output is always UTC with an offset (2025-06-01T00:00:00+00:00); "
         "an input without an offset is read as UTC."
     ),
+    specified_by_url=DATETIME_SPECIFIED_BY,
     serialize=serialize_datetime,
     parse_value=parse_datetime,
     parse_literal=parse_datetime_literal,

@@ -329,7 +329,7 @@ def shop(gql: Any) -> tuple[list[StoredOrder], list[dict[str, Any]]]:
         StoredOrder("order-2", "50.00", used["code"]),
         StoredOrder("order-3", "10.00", "GONE-AWAY"),
     ]
-    expected = [
+    expected: list[dict[str, Any]] = [
         {
             "id": "order-1",
             "total": "120.00",

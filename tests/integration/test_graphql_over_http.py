@@ -6,7 +6,7 @@ entry; `application/json` stays the default)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx
 import pytest
@@ -47,7 +47,7 @@ def test_the_audit_passes_for_a_storefront_on_either_answering_path(keyed_server
     assert not_ok(results) == []
 
 
-def post(base_url: str, body: dict[str, object], **headers: str) -> httpx.Response:
+def post(base_url: str, body: Mapping[str, object], **headers: str) -> httpx.Response:
     return httpx.post(f"{base_url}/graphql", json=body, headers=headers, timeout=30)
 
 

@@ -29,7 +29,9 @@ class Order:
     total: str
     coupon_code: strawberry.Private[str | None]
 
-    @strawberry.field(description="The coupon the order was placed with (the coupon service's).")
+    @strawberry.field(  # type: ignore[untyped-decorator]  # typed as returning Any
+        description="The coupon the order was placed with (the coupon service's)."
+    )
     def coupon(self) -> CouponReference | None:
         return None if self.coupon_code is None else CouponReference(code=self.coupon_code)
 

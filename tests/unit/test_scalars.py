@@ -185,6 +185,12 @@ def test_parse_datetime_reads_iso_8601_as_the_same_instant(text, expected):
     )
 
 
+def test_parse_datetime_reads_a_lower_case_t_and_z_as_rfc_3339_allows():
+    assert parse_datetime("2025-06-01t02:00:00.250z") == datetime(
+        2025, 6, 1, 2, 0, 0, 250000, tzinfo=UTC
+    )
+
+
 @pytest.mark.parametrize(
     "text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59.999999"]
 )
@@ -204,6 +210,7 @@ def test_parse_datetime_leaves_moments_outside_the_storable_range_to_the_input_r
         "2025-06-01T25:00:00",
         "01/06/2025",
         "2025-06-01T00:00:00+25:00",
+        "2016-12-31T23:59:60Z",  # a leap second: RFC 3339 has them, Python's datetime does not
     ],
 )
 def test_parse_datetime_refuses_what_is_not_iso_8601(value):
