@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +28,7 @@ from graphql_api.body_limit import BodyLimitMiddleware
 from graphql_api.deadline import within_deadline
 from graphql_api.exports import PATHS as EXPORT_PATHS
 from graphql_api.exports import export_routes
+from graphql_api.graphiql import graphiql_routes
 from graphql_api.http_view import GraphQLView
 from graphql_api.json_response import (
     UNAVAILABLE_MESSAGE,
@@ -36,12 +38,16 @@ from graphql_api.json_response import (
 from graphql_api.logs import configure_logging
 from graphql_api.media_types import GraphQLResponseMediaType
 from graphql_api.metrics import POOL_IN_USE, POOL_SIZE, render
+from graphql_api.persisted_operations import PersistedOperations
 from graphql_api.request_id import current_request_id, request_id_middleware
 from graphql_api.schema import build_schema
 from graphql_api.schema.compiled import CompiledOperations
 from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings, get_settings
 from graphql_api.unhandled import UnhandledErrorMiddleware
+
+if TYPE_CHECKING:
+    from graphql_api.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.check_safe_to_start()
     if not settings.keys:
         log.warning("COUPONS_API_KEYS is not set: every caller is admin (development only)")
+    tracing: Tracing | None = None
+    if settings.tracing:
+        # Imported only when on: off, nothing of OpenTelemetry is loaded. Here, in each
+        # worker process, never in the process that starts them (see graphql_api.tracing).
+        from graphql_api.tracing import start_tracing
+
+        tracing = start_tracing()
     engine = create_engine(
         settings.require_database_url(),
         pool_size=settings.pool_size,
@@ -127,9 +140,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await gauge
             await hot.close()
             await engine.dispose()
+            if tracing is not None:
+                tracing.stop()  # exports the spans of the last requests
 
     graphql = GraphQLView(
-        build_schema(production=settings.production),
+        build_schema(production=settings.production, tracing=settings.tracing),
         settings=settings,
         db=db,
         hot=hot,
@@ -143,20 +158,34 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *export_routes(db, settings.request_timeout),
+            # GraphiQL's files, for the page GET /graphql shows a browser (none in production).
+            *([] if settings.production else graphiql_routes()),
             # In production the root points nowhere: it is a plain 404 there.
             *([] if settings.production else [Route("/", home, methods=["GET"])]),
         ],
         middleware=[
             request_id_middleware(),
-            Middleware(GraphQLResponseMediaType),  # whatever answers /graphql, in the type asked for
+            *([tracing.request_middleware()] if tracing is not None else []),
+            # Whatever answers /graphql, in the media type the client asked for.
+            Middleware(GraphQLResponseMediaType),
             Middleware(AccessLogMiddleware),  # logs the status the last line answered
             Middleware(UnhandledErrorMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(
                 ApiKeyMiddleware, keys=settings.keys, paths=("/graphql", *EXPORT_PATHS.values())
             ),
+            # Ids become documents before either path answers; the allow-list refuses here.
+            Middleware(PersistedOperations, settings=settings),
             *(
-                [Middleware(CompiledOperations, settings=settings, hot=hot, policy=policy)]
+                [
+                    Middleware(
+                        CompiledOperations,
+                        settings=settings,
+                        hot=hot,
+                        policy=policy,
+                        operation_span=None if tracing is None else tracing.compiled_operation,
+                    )
+                ]
                 if settings.compiled_operations
                 else []
             ),

@@ -29,6 +29,7 @@ from graphql_api.deadline import DeadlineExceededError, within_deadline
 from graphql_api.documents import document_shape
 from graphql_api.error_codes import with_codes
 from graphql_api.failures import public_failure
+from graphql_api.graphiql import graphiql_page
 from graphql_api.json_response import error_response
 from graphql_api.loaders import Loaders
 from graphql_api.media_types import GRAPHQL_RESPONSE, preferred_media_type, request_error_status
@@ -157,6 +158,11 @@ class GraphQLView(GraphQL[Context, None]):
         if request.scope.get(REQUEST_ERROR):
             response.pop("data", None)  # GraphQL-over-HTTP: a request error has no data entry
         return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page from our own files under a same-origin-only policy, not strawberry's,
+        # which loads GraphiQL from a CDN (strawberry asks only when graphql_ide is set).
+        return graphiql_page()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

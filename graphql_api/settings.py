@@ -7,13 +7,21 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from db.engine import async_url
 from graphql_api.background.periods import PERIODS, cron_every
 from graphql_api.domain.webhooks import DEFAULT_RETRY_SECONDS, WebhookPolicy
+from graphql_api.persisted_manifest import ManifestError, PersistedDocuments, load_manifest
 
 Role = Literal["admin", "storefront"]
 ROLES: tuple[Role, ...] = ("admin", "storefront")
@@ -152,6 +160,24 @@ class Settings(BaseSettings):
         description="answer plain couponByCode and redeemCoupon documents without GraphQL "
         "execution (they answer exactly alike; off only to compare the two paths)",
     )
+    automatic_persisted_queries: bool = Field(
+        default=True,
+        description="accept Apollo's automatic persisted queries: a client sends a document's "
+        "SHA256 hash and, when this worker does not know it (PERSISTED_QUERY_NOT_FOUND), the "
+        "document once; each worker keeps the last 1000 documents (8 MiB) it was sent. Not "
+        "with COUPONS_PERSISTED_OPERATIONS_ONLY",
+    )
+    persisted_operations: Path | None = Field(
+        default=None,
+        description="the file of persisted operations a frontend build writes (Apollo's "
+        "persisted query manifest, or graphql codegen's persisted documents), checked at start: "
+        "clients may send its documents by id",
+    )
+    persisted_operations_only: bool = Field(
+        default=False,
+        description="run only the documents of COUPONS_PERSISTED_OPERATIONS (an allow list), "
+        "sent by id or as their text; a request with an admin key may still send any document",
+    )
     webhook_allow_private: bool = Field(
         default=False,
         description="let webhook endpoints be on loopback, private, link-local or cloud "
@@ -177,7 +203,15 @@ class Settings(BaseSettings):
         description="days events are kept (for the feed and the deliveries' history); older "
         "ones that no webhook delivery still waits on are deleted by the hourly sweep",
     )
+    tracing: bool = Field(
+        default=False,
+        description="send OpenTelemetry traces of requests, GraphQL operations, resolvers and "
+        "SQL statements over OTLP/HTTP, where the standard OTEL_* variables say "
+        "(OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, ...); off, "
+        "nothing of OpenTelemetry is loaded",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    _persisted_documents: PersistedDocuments | None = PrivateAttr(default=None)
 
     @field_validator("api_keys")
     @classmethod
@@ -225,6 +259,18 @@ class Settings(BaseSettings):
         cron_every(value)  # every replica must agree on when a period starts
         return value
 
+    @field_validator("tracing")
+    @classmethod
+    def _otel_environment_workable(cls, value: bool) -> bool:
+        if value:
+            # Imported only when on: off, nothing of OpenTelemetry is loaded.
+            from graphql_api.tracing import environment_problem
+
+            problem = environment_problem()
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _stalled_after_missed_heartbeats(self) -> Settings:
         # One late heartbeat (a slow database) must not get a live worker's jobs run twice.
@@ -234,6 +280,26 @@ class Settings(BaseSettings):
                 "COUPONS_BACKGROUND_HEARTBEAT_SECONDS"
             )
         return self
+
+    @model_validator(mode="after")
+    def _persisted_operations_load(self) -> Settings:
+        # Read once, here: a manifest that will not do stops the service before it serves.
+        if self.persisted_operations_only and self.persisted_operations is None:
+            raise ValueError(
+                "COUPONS_PERSISTED_OPERATIONS_ONLY needs COUPONS_PERSISTED_OPERATIONS: the "
+                "manifest of the operations to allow"
+            )
+        if self.persisted_operations is not None:
+            try:
+                self._persisted_documents = load_manifest(self.persisted_operations)
+            except ManifestError as error:
+                raise ValueError(f"COUPONS_PERSISTED_OPERATIONS: {error}") from None
+        return self
+
+    @property
+    def persisted_documents(self) -> PersistedDocuments | None:
+        """The documents of COUPONS_PERSISTED_OPERATIONS, or None when it is unset."""
+        return self._persisted_documents
 
     @cached_property
     def webhook_policy(self) -> WebhookPolicy:

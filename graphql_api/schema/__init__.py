@@ -46,8 +46,9 @@ class CouponSchema(FederatedSchema):
         the rest are the client's mistakes, which the access log counts."""
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
-    """The schema; production refuses introspection to non-admins and suggests no fields."""
+def build_schema(*, production: bool = False, tracing: bool = False) -> strawberry.Schema:
+    """The schema; production refuses introspection to non-admins and suggests no fields;
+    tracing gives each operation and resolver a span (graphql_api.tracing)."""
     # Factories: a fresh extension per request. The caches are shared module-level LRUs, and
     # the limits are validation rules, so an over-limit query is refused before it runs.
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
@@ -62,6 +63,12 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions += [IntrospectionForAdminsOnly, NoSuggestions]
+    if tracing:
+        # Imported only when on: off, nothing of OpenTelemetry is loaded.
+        from graphql_api.tracing import graphql_tracing
+
+        # Before RequestOutcome: the last out, it sees the outcome that one records.
+        extensions.insert(0, graphql_tracing)
     return CouponSchema(
         query=Query,
         mutation=Mutation,

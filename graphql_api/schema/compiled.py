@@ -21,7 +21,8 @@ from __future__ import annotations
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -104,6 +105,15 @@ class Plan:
     variable: str | None  # the variable holding the code or the redemption input
     selections: tuple[Selection, ...]
     location: dict[str, int]  # the root field's line and column, for error answers
+
+    @property
+    def operation_type(self) -> str:
+        return "query" if self.kind == "lookup" else "mutation"
+
+
+# A context for answering one planned request (scope, operation type, operation name):
+# graphql_api.tracing's operation span, when tracing is on.
+OperationSpan = Callable[[Scope, str, str | None], AbstractContextManager[None]]
 
 
 def compile_plan(query: str) -> Plan | None:
@@ -277,11 +287,19 @@ def _render(source: Any, selections: tuple[Selection, ...], related: dict[str, A
 class CompiledOperations:
     """ASGI middleware in front of /graphql: answers planned documents, passes the rest on."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, hot: HotPool, policy: GuessPolicy) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        hot: HotPool,
+        policy: GuessPolicy,
+        operation_span: OperationSpan | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.hot = hot
         self.policy = policy
+        self.operation_span = operation_span
         self.plans: OrderedDict[str, Plan | None] = OrderedDict()
 
     def plan(self, query: str) -> Plan | None:
@@ -313,7 +331,13 @@ class CompiledOperations:
         if call is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        await send_json(send, 200, await self._answer(call, scope))
+        if self.operation_span is None:
+            answer = await self._answer(call, scope)
+        else:
+            plan = call.plan
+            with self.operation_span(scope, plan.operation_type, plan.operation_name):
+                answer = await self._answer(call, scope)
+        await send_json(send, 200, answer)
 
     def _prepare(self, body: bytes, scope: Scope) -> _Call | None:
         """The plan and its input when the request is of a planned shape, else None: then
