@@ -62,12 +62,22 @@ class HotPool:
         return self._pool
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._run("fetchrow", sql, args)
+        return row
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._run("fetch", sql, args)
+        return rows
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        """`connection.<method>(sql, *args)` on a pooled connection, retried once on another
+        when the first was found dead."""
         pool = self._pool or await self._open()
         for attempt in (1, 2):
             try:
                 async with pool.acquire(timeout=self._acquire_timeout) as connection:
                     try:
-                        return await connection.fetchrow(sql, *args)
+                        return await getattr(connection, method)(sql, *args)
                     except asyncio.CancelledError:
                         # Cancelled mid-statement (the request's deadline passed): the
                         # connection is busy with an answer that may never come, so no reset

@@ -3,9 +3,7 @@ GraphQL-over-HTTP request rules, JSON for every refusal, and the request deadlin
 
 from __future__ import annotations
 
-import json
 import logging
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -32,7 +30,8 @@ from graphql_api.failures import public_failure
 from graphql_api.graphiql import graphiql_page
 from graphql_api.json_response import error_response
 from graphql_api.loaders import Loaders
-from graphql_api.media_types import GRAPHQL_RESPONSE, preferred_media_type, request_error_status
+from graphql_api.media_types import GRAPHQL_RESPONSE, chosen_media_type, request_error_status
+from graphql_api.request_body import decode_request
 from graphql_api.request_id import current_request_id
 from graphql_api.services.guessing import GuessPolicy
 from graphql_api.settings import Settings
@@ -51,10 +50,6 @@ class RequestRefusedError(HTTPException):
     def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None):
         super().__init__(status, reason)
         self.headers = headers
-
-
-def _refuse_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -89,15 +84,9 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        # Numbers with a fraction stay exact: money never passes through a binary float.
-        try:
-            value = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
-        except json.JSONDecodeError:
-            raise
-        # Undecodable bytes, nesting past the recursion limit, integers past Python's digit
-        # limit, exponents past Decimal's: all the client's malformed JSON, so a 400.
-        except (ValueError, RecursionError, ArithmeticError) as error:
-            raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", "", 0) from None
+        # One reading of a body for every layer (request_body.py); what does not decode
+        # raises a JSONDecodeError, which strawberry answers 400.
+        value = decode_request(data)
         # The body arrives as bytes (GET's `variables` and `extensions` as str, which
         # strawberry checks itself): a request is one JSON object.
         if isinstance(data, bytes) and isinstance(value, list):
@@ -117,7 +106,7 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "POST":
             content_type, _ = parse_content_type(request.content_type or "")
-            if content_type != JSON_TYPE:
+            if content_type.lower() != JSON_TYPE:  # media types are case-insensitive
                 raise RequestRefusedError(415, f"Send GraphQL requests as {JSON_TYPE}")
         return await super().parse_http_body(request)
 
@@ -144,7 +133,7 @@ class GraphQLView(GraphQL[Context, None]):
         if record_graphql(request.scope).get("outcome") is None:
             record_graphql(request.scope, root_fields="invalid", outcome="invalid_request")
         result = with_codes(result)
-        if preferred_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE:
+        if chosen_media_type(request.scope) == GRAPHQL_RESPONSE:
             status = request_error_status(result.data, result.errors)
             if status is not None:
                 sub_response.status_code = status
@@ -176,7 +165,7 @@ class GraphQLView(GraphQL[Context, None]):
             settings=self.settings,
             db=self.db,
             hot=self.hot,
-            loaders=Loaders.for_request(self.db),
+            loaders=Loaders.for_request(self.db, self.hot),
             # No caller: the GraphiQL page was let through without a key; it runs nothing.
             caller=state.get("caller") or Caller("storefront"),
             guess_policy=self.guess_policy,

@@ -14,6 +14,7 @@ from uuid import UUID
 from aiodataloader import DataLoader
 
 from db.engine import Database
+from db.hot import HotPool
 from graphql_api.domain.campaigns import Campaign
 from graphql_api.domain.coupons import Coupon, Usage
 from graphql_api.domain.pagination import Page, PageRequest
@@ -29,6 +30,19 @@ class CouponByIdLoader(DataLoader[UUID, Coupon | None]):
 
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[Coupon | None]:
         found = await coupon_queries.coupons_by_ids(self.db, keys)
+        return [found.get(key) for key in keys]
+
+
+class CouponByCodeLoader(DataLoader[str, Coupon | None]):
+    """Lookups by code (couponByCode, aliased or not; Federation references) in one
+    statement on the hot pool."""
+
+    def __init__(self, hot: HotPool) -> None:
+        super().__init__()
+        self.hot = hot
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[Coupon | None]:
+        found = await coupon_queries.coupons_by_codes(self.hot, keys)
         return [found.get(key) for key in keys]
 
 
@@ -85,15 +99,17 @@ class UsagePageByCouponLoader(DataLoader[UsagePageKey, Page[Usage]]):
 @dataclass(frozen=True, slots=True)
 class Loaders:
     coupon_by_id: CouponByIdLoader
+    coupon_by_code: CouponByCodeLoader
     campaign_by_id: CampaignByIdLoader
     held_uses: HeldUsesByCouponLoader
     usage_by_id: UsageByIdLoader
     usage_page: UsagePageByCouponLoader
 
     @classmethod
-    def for_request(cls, db: Database) -> Loaders:
+    def for_request(cls, db: Database, hot: HotPool) -> Loaders:
         return cls(
             coupon_by_id=CouponByIdLoader(db),
+            coupon_by_code=CouponByCodeLoader(hot),
             campaign_by_id=CampaignByIdLoader(db),
             held_uses=HeldUsesByCouponLoader(db),
             usage_by_id=UsageByIdLoader(db),

@@ -72,10 +72,21 @@ def request_error_status(data: object, errors: list[GraphQLError] | None) -> int
     return max((REQUEST_ERROR_STATUS.get(str(code), 400) for code in codes), default=400)
 
 
+# Where GraphQLResponseMediaType leaves its choice for the view (the one choice per request).
+SCOPE_KEY = "coupons.media_type"
+
+
+def chosen_media_type(scope: Scope) -> str:
+    """The media type GraphQLResponseMediaType chose for this request (JSON outside it)."""
+    return str(scope.get(SCOPE_KEY, JSON))
+
+
 class GraphQLResponseMediaType:
-    """Writes every JSON answer of `path` as `application/graphql-response+json` when the
-    client prefers it: GraphQL results, whichever path answered them, and the refusals of
-    the middlewares before them (401, 413, ...), which are in the same error shape."""
+    """Chooses, once per request to `path`, the media type its answer is written in, from
+    every Accept line (RFC 9110: several lines are one comma-separated list), and writes
+    every JSON answer of `path` in it: GraphQL results, whichever path answered them, and
+    the refusals of the middlewares before them (401, 413, ...), which are in the same
+    error shape. Every answer says `Vary: Accept`, since its type and status depend on it."""
 
     def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
         self.app = app
@@ -85,22 +96,22 @@ class GraphQLResponseMediaType:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
-        accept = dict(scope["headers"]).get(b"accept")
-        if preferred_media_type(None if accept is None else accept.decode("latin-1")) == JSON:
-            await self.app(scope, receive, send)
-            return
+        accept = b",".join(value for name, value in scope["headers"] if name == b"accept")
+        chosen = preferred_media_type(accept.decode("latin-1") or None)
+        scope[SCOPE_KEY] = chosen
 
         async def send_typed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {
-                    **message,
-                    "headers": [
-                        (name, GRAPHQL_RESPONSE_CONTENT_TYPE)
-                        if name == b"content-type" and value.startswith(JSON.encode())
-                        else (name, value)
-                        for name, value in message["headers"]
-                    ],
-                }
+                headers = [
+                    (name, GRAPHQL_RESPONSE_CONTENT_TYPE)
+                    if chosen == GRAPHQL_RESPONSE
+                    and name == b"content-type"
+                    and value.startswith(JSON.encode())
+                    else (name, value)
+                    for name, value in message["headers"]
+                ]
+                headers.append((b"vary", b"Accept"))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_typed)

@@ -42,6 +42,13 @@ from graphql_api.auth import Caller
 from graphql_api.documents import document_shape
 from graphql_api.json_response import send_error
 from graphql_api.persisted_manifest import SHA256_PREFIX, PersistedDocuments, sha256_hex
+from graphql_api.request_body import (
+    UnreadableBodyError,
+    decode_request,
+    decoded_object,
+    read_body,
+    replay,
+)
 from graphql_api.settings import Settings
 
 APQ_VERSION = 1
@@ -141,6 +148,9 @@ def _bad_request(message: str) -> Refusal:
     return Refusal(400, "BAD_REQUEST", message, "bad_request")
 
 
+UNREADABLE = _bad_request("The request body must be a JSON object, as the service reads JSON")
+
+
 class PersistedOperations:
     """ASGI middleware in front of /graphql: turns a document id into the request's
     `query`, refuses what the allow-list does not hold, hands the rest on unchanged."""
@@ -178,8 +188,8 @@ class PersistedOperations:
         # Read as the GraphQL view reads them (Starlette's QueryParams: the last one wins).
         params = QueryParams(query_string)
         try:
-            extensions = json.loads(params["extensions"]) if params.get("extensions") else None
-        except (ValueError, RecursionError):
+            extensions = decode_request(params["extensions"]) if params.get("extensions") else None
+        except UnreadableBodyError:
             extensions = None  # the view refuses it, or finds no persisted query in it
         request = {
             "query": params.get("query"),
@@ -197,12 +207,17 @@ class PersistedOperations:
         await self.app(scope, receive, send)
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, caller: Caller) -> None:
-        body, messages = await _read_body(receive)
-        replayed = _replay(messages, receive)
-        if not self.only and not any(word in body for word in _KEY_WORDS):
-            await self.app(scope, replayed, send)
+        body, messages = await read_body(receive)
+        replayed = replay(messages, receive)
+        if body is None or (not self.only and not any(word in body for word in _KEY_WORDS)):
+            await self.app(scope, replayed, send)  # the client went away, or nothing of ours
             return
-        request = _decode(body)
+        request = decoded_object(body)
+        if request is None and self.only and not self._may_send_any_document(caller):
+            # Every layer reads a body alike (request_body.py), so the view would refuse
+            # it too; the allow-list does not count on that, and refuses it here.
+            await self._refuse(scope, send, UNREADABLE, {})
+            return
         if request is None:  # not a JSON object: the view refuses it, running nothing
             await self.app(scope, replayed, send)
             return
@@ -304,20 +319,6 @@ def _extension_problem(persisted: object) -> Refusal | None:
     return None
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _decode(body: bytes) -> dict[str, Any] | None:
-    """The body as the GraphQL view decodes it (numbers with a fraction as Decimal), or
-    None when the view would refuse it before running anything."""
-    try:
-        request = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError, ArithmeticError):
-        return None
-    return request if isinstance(request, dict) else None
-
-
 def _json(value: object) -> str:
     """JSON text of a decoded request, every number written as the client wrote it (a
     Decimal prints its digits; a binary float never enters)."""
@@ -334,30 +335,6 @@ def _json(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ",".join(f"{json.dumps(k)}:{_json(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"not a decoded JSON value: {type(value).__name__}")
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
-    """The whole body (the body limit in front of this has bounded it) and the messages
-    read, to hand on as they came."""
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return b"".join(chunks), messages
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), messages
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replay
 
 
 def _body(body: bytes, receive: Receive) -> Receive:

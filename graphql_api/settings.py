@@ -164,8 +164,8 @@ class Settings(BaseSettings):
         default=True,
         description="accept Apollo's automatic persisted queries: a client sends a document's "
         "SHA256 hash and, when this worker does not know it (PERSISTED_QUERY_NOT_FOUND), the "
-        "document once; each worker keeps the last 1000 documents (8 MiB) it was sent. Not "
-        "with COUPONS_PERSISTED_OPERATIONS_ONLY",
+        "document once; each worker keeps the last 1000 documents (8 Mi characters) it was "
+        "sent. Not with COUPONS_PERSISTED_OPERATIONS_ONLY",
     )
     persisted_operations: Path | None = Field(
         default=None,

@@ -63,6 +63,10 @@ SUPPORTED = {
 }
 
 
+# Headers whose values are written "[REDACTED]" whatever an operator asks to capture.
+SECRET_HEADERS = [".*authorization.*", "cookie", "set-cookie", ".*api-key.*", ".*token.*"]
+
+
 def environment_problem() -> str | None:
     """What in the OTEL_* environment this service cannot honour, or None.
 
@@ -119,6 +123,9 @@ class Tracing:
             excluded_urls=get_excluded_urls("ASGI"),
             # A span for each ASGI message would double the spans of a request for nothing.
             exclude_spans=["receive", "send"],
+            # No header is recorded unless the operator names it (OTEL_INSTRUMENTATION_HTTP_
+            # CAPTURE_HEADERS_SERVER_REQUEST); a key or a cookie never, even then.
+            http_capture_headers_sanitize_fields=SECRET_HEADERS,
         )
 
     @contextmanager

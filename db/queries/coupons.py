@@ -67,6 +67,10 @@ async def coupon_by_code(hot: HotPool, code: str) -> Record | None:
     return await hot.fetchrow(f"{HOT_READ} WHERE coupons.code = $1", code)
 
 
+async def coupons_by_codes(hot: HotPool, codes: Sequence[str]) -> list[Record]:
+    return await hot.fetch(f"{HOT_READ} WHERE coupons.code = ANY($1::text[])", list(codes))
+
+
 async def held_uses_of(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, int]:
     """Live holds of each coupon (db/sql/coupon_held_uses.sql), in one statement."""
     statement = select(c.id, func.coupon_held_uses(_ROW)).where(c.id.in_(ids))

@@ -19,7 +19,6 @@ paths, as an admin and as a storefront, and a differential test compares their a
 from __future__ import annotations
 
 import functools
-import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
@@ -46,7 +45,7 @@ from graphql import (
     get_named_type,
     parse,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.types.base import StrawberryObjectDefinition
 
 from db.hot import HotPool
@@ -59,6 +58,7 @@ from graphql_api.failures import public_failure
 from graphql_api.json_response import error_entry, send_json
 from graphql_api.limits import MAX_ALIASES, MAX_TOKENS
 from graphql_api.metrics import REDEMPTIONS
+from graphql_api.request_body import decoded_object, is_json, read_body, replay
 from graphql_api.request_id import current_request_id
 from graphql_api.schema.inputs import RedeemCouponInput
 from graphql_api.schema.payloads import RedeemCouponPayload
@@ -317,19 +317,19 @@ class CompiledOperations:
             scope["type"] != "http"
             or scope["method"] != "POST"
             or scope["path"] != "/graphql"
-            or not _is_json(scope)
+            or not is_json(scope)
             # Only a caller that passed the API-key check, wherever this sits in the stack.
             or scope.get("state", {}).get("caller") is None
         ):
             await self.app(scope, receive, send)
             return
-        body, messages = await _read_body(receive)
+        body, messages = await read_body(receive, MAX_BODY)
         # Only a document naming one of the two fields can have a plan: others skip parsing.
         call = None
         if body is not None and (b"couponByCode" in body or b"redeemCoupon" in body):
             call = self._prepare(body, scope)
         if call is None:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replay(messages, receive), send)
             return
         if self.operation_span is None:
             answer = await self._answer(call, scope)
@@ -342,11 +342,8 @@ class CompiledOperations:
     def _prepare(self, body: bytes, scope: Scope) -> _Call | None:
         """The plan and its input when the request is of a planned shape, else None: then
         the ordinary path answers (also every input error that is not a payload error)."""
-        try:
-            request = json.loads(body, parse_float=Decimal)
-        except (ValueError, RecursionError, ArithmeticError):
-            return None
-        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+        request = decoded_object(body)  # as the view and persisted operations read it
+        if request is None or not isinstance(request.get("query"), str):
             return None
         if request.keys() - {"query", "variables", "operationName", "extensions"}:
             return None
@@ -462,39 +459,3 @@ def _client(scope: Scope, settings: Settings) -> tuple[str | None, str | None]:
         client_ip_of(scope, settings.proxy_networks),
         None if agent is None else agent.decode("latin-1"),
     )
-
-
-def _is_json(scope: Scope) -> bool:
-    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
-    return content_type.split(b";")[0].strip().lower() == b"application/json"
-
-
-async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
-    """The whole body (None when it is too large to be a planned document) and the
-    messages read, so that the ordinary path can be handed the same stream."""
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return None, messages
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > MAX_BODY:
-            return None, messages
-        if not message.get("more_body", False):
-            return b"".join(chunks), messages
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay

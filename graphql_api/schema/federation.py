@@ -93,7 +93,7 @@ def _read_reference(representation: object) -> tuple[str, str, str]:
     if not isinstance(representation, dict):
         raise _invalid("A representation is an object with __typename and a key")
     typename = representation.get("__typename")
-    if typename not in ENTITY_KEYS:
+    if not isinstance(typename, str) or typename not in ENTITY_KEYS:
         raise _invalid(f"__typename must be one of {', '.join(ENTITY_KEYS)}")
     keys = [key for key in ENTITY_KEYS[typename] if key in representation]
     if not keys:

@@ -67,7 +67,7 @@ class Query:
     ) -> CouponNode | None:
         with arguments_checked():
             code = read_code(code)
-        coupon = await coupon_queries.coupon_by_code(info.context.hot, code)
+        coupon = await info.context.loaders.coupon_by_code.load(code)
         return None if coupon is None else CouponNode.from_domain(coupon)
 
     @strawberry.field(description="The coupon with this id, or null.")

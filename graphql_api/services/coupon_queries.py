@@ -23,6 +23,13 @@ async def coupon_by_code(hot: HotPool, code: str) -> Coupon | None:
     return None if row is None else to_coupon(row)
 
 
+async def coupons_by_codes(hot: HotPool, codes: Sequence[str]) -> dict[str, Coupon]:
+    """Many lookups in one statement, on the prepared-statement pool; codes as read_code
+    reads them."""
+    rows = await coupons.coupons_by_codes(hot, codes)
+    return {row["code"]: to_coupon(row) for row in rows}
+
+
 async def coupons_by_ids(db: Database, ids: Sequence[UUID]) -> dict[UUID, Coupon]:
     async with db.single_statement() as session:
         rows = await coupons.coupons_by_ids(session, ids)

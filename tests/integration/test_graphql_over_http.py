@@ -109,12 +109,11 @@ def test_an_answer_whose_execution_began_keeps_200_and_its_data(gql):
     assert missing.json() == {"data": {"couponByCode": None}}
 
 
-@pytest.mark.parametrize("path", ["compiled", "executed"])
-def test_a_field_error_keeps_the_data_entry_on_either_path(keyed_servers, path):
+def test_a_field_error_keeps_the_data_entry(keyed_servers):
     # given: a storefront may read a coupon but not its usages
     admin = {"authorization": f"Bearer {KEYS['admin']}"}
     storefront = {"authorization": f"Bearer {KEYS['storefront']}", **ACCEPT_NEW}
-    base_url = keyed_servers[path].base_url
+    base_url = keyed_servers["executed"].base_url
     created = post(
         base_url,
         {"query": CREATE_USER_COUPON, "variables": {"input": user_coupon_input()}},
@@ -185,3 +184,30 @@ def test_introspection_refused_in_production_is_a_403_with_no_data(production):
         **ACCEPT_NEW,
     )
     assert_request_error(response, 403, "FORBIDDEN")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["application/json", GRAPHQL_RESPONSE],
+        [GRAPHQL_RESPONSE, "application/json"],
+        ["application/json;q=0.5", f"{GRAPHQL_RESPONSE};q=0.9"],
+    ],
+)
+def test_several_accept_lines_are_one_list_and_one_choice(gql, lines):
+    # given Accept over several lines (RFC 9110: one comma-separated list), in either order
+    headers = [("accept", line) for line in lines] + [("content-type", "application/json")]
+
+    # when
+    response = httpx.post(
+        f"{gql.base_url}/graphql", content=b'{"query": "{ noSuchField }"}', headers=headers
+    )
+
+    # then the type and the status agree: both the new type's
+    assert_request_error(response, 400, "GRAPHQL_VALIDATION_FAILED")
+
+
+def test_every_answer_says_it_varies_with_accept(gql):
+    for headers in ({}, ACCEPT_NEW):
+        response = post(gql.base_url, {"query": "{ __typename }"}, **headers)
+        assert response.headers["vary"] == "Accept"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
 
@@ -26,6 +27,7 @@ from tests.support.persisted import (
     compiled_plans,
     data,
     get,
+    headers_of,
     post,
     requests_counted,
     sha1,
@@ -145,6 +147,32 @@ def test_any_other_document_is_refused_and_nothing_is_written(coupon, allow_list
     assert_error_answer(post(server, hashed), 404, "PERSISTED_QUERY_NOT_IN_LIST")
     # and every refusal is counted
     assert requests_counted(server, "not_in_allow_list") == refused_before + 4
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_body_that_is_not_json_as_the_service_reads_it_is_refused_too(
+    coupon, allow_list, clean_db, constant
+):
+    # given unlisted documents of the two shapes the compiled paths answer, in bodies that
+    # Python's json reads but the service does not (JSON has no NaN): one reading of a body
+    # for every layer, or a layer that read it more leniently would answer what the
+    # allow-list refused
+    redemption = {"input": {"code": CODE, "userId": "u1", "orderId": "al-nan", "orderValue": "20"}}
+    bodies = [
+        {"query": UNLISTED_REDEEM, "variables": redemption},
+        {"query": UNLISTED_LOOKUP, "variables": VARIABLES},
+    ]
+    for body in bodies:
+        raw = json.dumps(body)[:-1] + f', "extensions": {{"z": {constant}}}}}'
+        # when
+        answer = httpx.post(
+            f"{allow_list.server.base_url}/graphql",
+            content=raw.encode(),
+            headers={**headers_of("storefront"), "content-type": "application/json"},
+        )
+        # then
+        assert_error_answer(answer, 400, "BAD_REQUEST")
+    assert clean_db.value("SELECT count(*) FROM coupon_usages") == 0
 
 
 def test_an_id_that_is_not_listed_is_refused(allow_list):
