@@ -204,7 +204,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if not isinstance(error, HTTPException):  # registered for HTTPException only
         raise error
     message = NOT_FOUND_MESSAGE if error.status_code == 404 else error.detail
-    return error_response(error.status_code, message, error.headers)
+    headers = error.headers
+    if error.status_code == 405 and request.url.path == "/graphql":
+        # Starlette lists HEAD beside GET; the GraphQL view takes GET and POST only.
+        headers = {"allow": "GET, POST"}
+    return error_response(error.status_code, message, headers)
 
 
 def _observe_pool(engine: AsyncEngine, hot: HotPool) -> None:

@@ -128,15 +128,19 @@ def serve(host: str, port: int, workers: int) -> None:
     # cleanly and the metrics directory removed. Set first: it also covers the start-up.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
-    settings = load_settings()
-    try:
-        settings.check_safe_to_start()
-    except UnsafeSettingsError as error:
-        raise CommandRefused(f"refusing to start: {error}") from None
-    with listen(host, port) as listener, multiprocess_metrics(), database_url(settings) as url:
-        migrate_database(url)
-        with background_worker(settings):
-            run_uvicorn(listener, host, workers, settings.log_level)
+    # The metrics directory first: prometheus_client picks where a process's metrics live
+    # when it is first imported, and reading the settings may import it (COUPONS_TRACING
+    # checks its exporter through graphql_api.tracing); one worker runs in this process.
+    with multiprocess_metrics():
+        settings = load_settings()
+        try:
+            settings.check_safe_to_start()
+        except UnsafeSettingsError as error:
+            raise CommandRefused(f"refusing to start: {error}") from None
+        with listen(host, port) as listener, database_url(settings) as url:
+            migrate_database(url)
+            with background_worker(settings):
+                run_uvicorn(listener, host, workers, settings.log_level)
 
 
 @coupons.command()

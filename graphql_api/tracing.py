@@ -20,6 +20,7 @@ an exception's message.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +49,8 @@ from strawberry.types import ExecutionContext
 
 from graphql_api.access_log import record_graphql
 from graphql_api.request_id import current_request_id
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SERVICE_NAME = "coupons"
 # The span name the conventions give an operation whose type is not known (yet).
@@ -180,6 +183,10 @@ def start_tracing() -> Tracing:
         # Only statements: AsyncPGInstrumentor never records parameters unless asked to.
         _asyncpg_instrumentor().instrument(tracer_provider=provider)
         _started = Tracing(provider)
+        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318"
+        )
+        log.info("tracing on: spans go over OTLP/HTTP to %s", endpoint)
     return _started
 
 

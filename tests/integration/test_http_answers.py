@@ -143,6 +143,27 @@ def test_a_method_a_route_does_not_take_is_a_405_with_allow(gql, method, path):
     assert "GET" in response.headers["allow"]
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+def test_graphql_allows_get_and_post_whichever_layer_refuses(gql, method):
+    response = gql.http.request(method, "/graphql")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("accept", ["*/*", "application/json", ""])
+def test_a_get_without_a_query_is_an_error_unless_a_browser_asks_for_html(gql, accept):
+    # curl and fetch send */*: their GET whose query went missing gets its error, not a page
+    response = gql.http.get("/graphql", params={"variables": "{}"}, headers={"accept": accept})
+    assert_error_answer(response, 400, "BAD_REQUEST")
+
+
+@pytest.mark.parametrize("parameter", ["variables", "extensions"])
+def test_a_get_parameter_that_is_not_json_says_which_kind_of_fault(gql, parameter):
+    response = gql.http.get("/graphql", params={"query": "{ __typename }", parameter: "{not json"})
+    error = assert_error_answer(response, 400, "BAD_REQUEST")
+    assert f"The {parameter} parameter must be a JSON object" in error["message"]
+
+
 def test_a_mutation_over_get_is_a_405_and_writes_nothing(gql, db):
     # when
     response = gql.http.get(

@@ -375,3 +375,19 @@ def test_off_nothing_of_opentelemetry_is_even_imported(database_url):
     # then no module of OpenTelemetry was loaded
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "[]"
+
+
+def test_traced_with_one_worker_the_metrics_still_count_requests(database_url):
+    # given a traced service of one worker, which runs in serve's own process (reading the
+    # settings checks the exporter, and that import once came before the metrics' directory)
+    with trace_receiver() as receiver:
+        env = serve_env(
+            database_url, COUPONS_TRACING="true", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint
+        )
+        with process_server(env, "--workers", "1") as server:
+            # when
+            graphql(server.base_url, "query Typename { __typename }", {})
+            metrics = httpx.get(f"{server.base_url}/metrics", timeout=10).text
+
+    # then
+    assert 'coupons_graphql_requests_total{operation="introspection",outcome="ok"}' in metrics
