@@ -16,13 +16,13 @@ from graphql import OperationDefinitionNode, parse
 
 from graphql_api.persisted_manifest import APOLLO_FORMAT
 from graphql_api.schema.compiled import Plan
-from tests.support.callers import API_KEYS
 from tests.support.factories import CREATE_TIMED_COUPON, create_timed_coupon, timed_coupon_input
 from tests.support.graphql import assert_error_answer
 from tests.support.persisted import (
     LOOKUP,
     NO_CACHE,
     REDEEM,
+    allow_list_server,
     by_hash,
     compiled_plans,
     data,
@@ -88,12 +88,7 @@ class AllowList:
 def allow_list(request, database_url: str, tmp_path: Path) -> Iterator[AllowList]:
     manifest = tmp_path / "manifest.json"
     ids = write_manifest(manifest, request.param, [LOOKUP, REDEEM])
-    with thread_server(
-        database_url,
-        api_keys=API_KEYS,
-        persisted_operations=manifest,
-        persisted_operations_only=True,
-    ) as server:
+    with allow_list_server(database_url, manifest) as server:
         yield AllowList(server, request.param, ids)
 
 

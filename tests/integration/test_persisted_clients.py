@@ -13,7 +13,7 @@ import pytest
 from tests.support.callers import API_KEYS, KEYS
 from tests.support.factories import create_timed_coupon
 from tests.support.node import node_tools, run_node
-from tests.support.persisted import data, post
+from tests.support.persisted import allow_list_server, data, post
 from tests.support.servers import REPO, ThreadServer, thread_server
 
 # A storefront's two operations, as its source files hold them.
@@ -160,12 +160,7 @@ def test_the_manifest_apollos_tool_generates_is_the_allow_list(sources, database
     config.write_text(json.dumps({"documents": [f"{sources}/*.graphql"], "output": str(manifest)}))
     cli = tools / "node_modules" / "@apollo" / "generate-persisted-query-manifest" / "cli.js"
     run_node(cli, "--config", str(config))
-    with thread_server(
-        database_url,
-        api_keys=API_KEYS,
-        persisted_operations=manifest,
-        persisted_operations_only=True,
-    ) as server:
+    with allow_list_server(database_url, manifest) as server:
         # when the app runs its operations by their manifest ids
         by_id = apollo_client(
             server,
@@ -210,12 +205,7 @@ def test_codegens_persisted_documents_are_the_allow_list(sources, database_url, 
     manifest = Path(printed.strip())
     documents: dict[str, str] = json.loads(manifest.read_text())
     ids = {text.split("(")[0]: document_id for document_id, text in documents.items()}
-    with thread_server(
-        database_url,
-        api_keys=API_KEYS,
-        persisted_operations=manifest,
-        persisted_operations_only=True,
-    ) as server:
+    with allow_list_server(database_url, manifest) as server:
         # when the app sends each by its documentId, as codegen's documents carry it
         looked_up = post(server, {"documentId": ids["query Lookup"], "variables": {"code": CODE}})
         redemption_input = {"code": CODE, "userId": "u1", "orderId": "cg-1", "orderValue": "30"}

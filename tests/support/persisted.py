@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from graphql_api.schema.compiled import CompiledOperations, Plan
-from tests.support.callers import KEYS
-from tests.support.servers import ThreadServer
+from tests.support.callers import API_KEYS, KEYS
+from tests.support.servers import ThreadServer, thread_server
 
 LOOKUP = """
 query PersistedLookup($code: String!) {
@@ -104,3 +107,15 @@ def requests_counted(server: ThreadServer, outcome: str) -> float:
         (("operation", "none"), ("outcome", outcome)),
     )
     return samples(server).get(key, 0.0)
+
+
+@contextmanager
+def allow_list_server(database_url: str, manifest: Path) -> Iterator[ThreadServer]:
+    """The app in allow-list mode on `manifest`, with the admin and storefront keys."""
+    with thread_server(
+        database_url,
+        api_keys=API_KEYS,
+        persisted_operations=manifest,
+        persisted_operations_only=True,
+    ) as server:
+        yield server
